@@ -1,0 +1,191 @@
+"""The database file: connections, the copy-and-swap writer, and the SQL build.
+
+Storage design (SPEC §6). DuckDB lets one process write a file, and a
+reader in another process blocks that writer (and the other way round).
+So nobody ever writes the published file in place:
+
+* a writer (ingest, build, the nightly run) takes ``<db>.lock`` (flock),
+  copies the published file to ``.<db>.<pid>.tmp`` beside it, does all its
+  work there, checkpoints, and ``os.replace``-s the copy over the published
+  file: an atomic rename on the same file system;
+* a reader (dashboard, ``asyncpulse sql``) opens the published file
+  read-only for one query batch and closes it. A reader that still has the
+  old file open keeps reading the old inode; the next open sees the new one.
+
+A writer that fails at any step deletes its copy: the published database is
+exactly as it was. Files are written with DuckDB's v1.5.0 storage format so
+the DuckDB 1.5 CLI and harlequin open them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from pipelines.settings import get_settings
+
+STORAGE_VERSION = "v1.5.0"
+LAYERS = ("staging", "intermediate", "marts")
+
+
+class BusyError(Exception):
+    """Another writer holds the database."""
+
+
+def connect_writer(path: Path) -> duckdb.DuckDBPyConnection:
+    """Open `path` for writing (created in the 1.5-compatible format when new)."""
+    s = get_settings()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(
+        str(path),
+        config={
+            "storage_compatibility_version": STORAGE_VERSION,
+            "memory_limit": s.memory_limit,
+            "preserve_insertion_order": False,
+        },
+    )
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+def connect_reader(path: Path, timeout_seconds: float = 60) -> duckdb.DuckDBPyConnection:
+    """Open `path` read-only with no way out: no files, network or extensions."""
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{path}: no database here yet (run `asyncpulse ingest` first)")
+    con = duckdb.connect(
+        str(path),
+        read_only=True,
+        config={
+            "enable_external_access": False,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "TimeZone": "UTC",
+        },
+    )
+    con.execute("set lock_configuration = true")
+    return con
+
+
+@contextlib.contextmanager
+def writer_lock(db: Path, wait_seconds: float = 600) -> Iterator[None]:
+    """Hold the database's writer lock; wait for another writer up to `wait_seconds`."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = db.with_name(db.name + ".lock")
+    with open(lock_path, "a+") as f:
+        deadline = time.monotonic() + wait_seconds
+        told = False
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise BusyError(
+                        f"{db}: another asyncpulse run is writing it (lock {lock_path}); try later"
+                    ) from None
+                if not told:
+                    print(f"waiting for another asyncpulse run to finish with {db} ...", file=sys.stderr)
+                    told = True
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def writable_copy(db: Path) -> Iterator[Path]:
+    """Yield a private copy of `db` to write; publish it atomically if the block succeeds."""
+    db = Path(db)
+    with writer_lock(db):
+        work = db.with_name(f".{db.name}.{os.getpid()}.tmp")
+        _remove(work)
+        wal = db.with_name(db.name + ".wal")
+        if db.exists():
+            shutil.copyfile(db, work)
+            if wal.exists():  # left by someone who opened the file read-write by hand
+                shutil.copyfile(wal, work.with_name(work.name + ".wal"))
+        try:
+            yield work
+            if work.exists():
+                _checkpoint(work)
+                with open(work, "rb") as f:
+                    os.fsync(f.fileno())
+                _remove(wal)
+                os.replace(work, db)
+                _fsync_dir(db.parent)
+        finally:
+            _remove(work)
+
+
+def _checkpoint(path: Path) -> None:
+    """Fold the WAL into the file so the published copy is self-contained."""
+    con = connect_writer(path)
+    try:
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    _remove(path.with_name(path.name + ".wal"))
+
+
+def _remove(path: Path) -> None:
+    for p in (path, path.with_name(path.name + ".wal")):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sql_files(layer: str) -> list[Path]:
+    """Return the model files of one layer, in name order."""
+    return sorted((get_settings().sql_dir / layer).glob("*.sql"))
+
+
+def ensure_raw(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema's tables (DDL in sql/raw) where missing."""
+    con.execute("create schema if not exists raw")
+    for f in sql_files("raw"):
+        con.execute(f.read_text())
+
+
+def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rebuild staging, intermediate and marts from raw; return rows per relation.
+
+    Each file is one relation named after the file. Inside a layer, files run
+    in name order; a file that reads a relation built later in the same layer
+    is retried after the others (the layer fails only when no file progresses).
+    """
+    ensure_raw(con)
+    counts: dict[str, int] = {}
+    for layer in LAYERS:
+        con.execute(f"create schema if not exists {layer}")
+        pending = sql_files(layer)
+        while pending:
+            failed: list[tuple[Path, Exception]] = []
+            for f in pending:
+                name = f"{layer}.{f.stem}"
+                try:
+                    con.execute(f"create or replace table {name} as\n{f.read_text()}")
+                except duckdb.CatalogException as e:
+                    failed.append((f, e))
+                    continue
+                counts[name] = con.sql(f"select count(*) from {name}").fetchone()[0]  # type: ignore[index]
+            if len(failed) == len(pending):
+                f, e = failed[0]
+                raise RuntimeError(f"{f}: {str(e).splitlines()[0]}") from e
+            pending = [f for f, _ in failed]
+    return counts

@@ -1,0 +1,195 @@
+"""Read an export as members (relative path -> bytes), from a ZIP, a tar.gz or a folder.
+
+Nothing is ever extracted to disk: members are read into memory one at a
+time, so an entry named ``../../etc/passwd`` or ``/abs`` cannot write
+anywhere; such names are refused and reported. Size and compression-ratio
+limits stop zip bombs before they are inflated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines.settings import get_settings
+
+
+class ExportError(Exception):
+    """The export as a whole cannot be read; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """One file of an export: where it is and a cheap content signature."""
+
+    name: str  # path inside the export, '/'-separated, relative to the archive
+    size: int
+    signature: str  # content hash where the container gives one for free, else size+mtime
+
+
+@dataclass
+class Export:
+    """An opened export: a list of members and a way to read each."""
+
+    path: Path
+    kind: str  # 'zip' | 'tar' | 'dir'
+    members: dict[str, Member]
+    refused: list[str] = field(default_factory=list)  # "name: reason" lines
+
+    def read(self, name: str) -> bytes:
+        return read_member(self.path, self.kind, name)
+
+    def fingerprint(self, extra: str = "") -> str:
+        """Return a digest of every member's name and signature (and `extra`)."""
+        h = hashlib.blake2b(digest_size=16)
+        for name in sorted(self.members):
+            m = self.members[name]
+            h.update(f"{name}\0{m.size}\0{m.signature}\n".encode("utf-8", "surrogateescape"))
+        h.update(extra.encode())
+        return h.hexdigest()
+
+
+def _unsafe(name: str) -> str | None:
+    """Say why a member name is unsafe to use, or return None."""
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        return "absolute path"
+    parts = name.replace("\\", "/").split("/")
+    if ".." in parts:
+        return "'..' in path"
+    if "\0" in name:
+        return "NUL in path"
+    return None
+
+
+def open_export(path: Path) -> Export:
+    """Open a ZIP, tar(.gz) or folder export and list its members, checking limits."""
+    s = get_settings()
+    if not path.exists():
+        raise ExportError(f"{path}: no such file or folder")
+    if path.is_dir():
+        return _open_dir(path)
+    if zipfile.is_zipfile(path):
+        return _open_zip(path, s.max_file_bytes, s.max_export_bytes, s.max_zip_ratio)
+    if _is_tar(path):
+        return _open_tar(path, s.max_file_bytes, s.max_export_bytes)
+    raise ExportError(f"{path}: not a ZIP, tar archive or folder")
+
+
+def _is_tar(path: Path) -> bool:
+    try:
+        return tarfile.is_tarfile(path)
+    except OSError:
+        return False
+
+
+def _open_dir(root: Path) -> Export:
+    members: dict[str, Member] = {}
+    refused: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames.sort()
+        rel_dir = os.path.relpath(dirpath, root)
+        for fn in filenames:
+            full = os.path.join(dirpath, fn)
+            rel = fn if rel_dir == "." else f"{rel_dir}/{fn}".replace(os.sep, "/")
+            if os.path.islink(full):
+                refused.append(f"{rel}: symbolic link, not followed")
+                continue
+            try:
+                st = os.stat(full)
+            except OSError as e:
+                refused.append(f"{rel}: {e.strerror}")
+                continue
+            members[rel] = Member(rel, st.st_size, f"m{st.st_mtime_ns}")
+    return Export(root, "dir", members, refused)
+
+
+def _open_zip(path: Path, max_file: int, max_total: int, max_ratio: int) -> Export:
+    try:
+        zf = zipfile.ZipFile(path)
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise ExportError(f"{path}: corrupt ZIP ({e})") from e
+    members: dict[str, Member] = {}
+    refused: list[str] = []
+    total = 0
+    for info in infos:
+        if info.is_dir():
+            continue
+        name = info.filename
+        why = _unsafe(name)
+        if why is None and (info.external_attr >> 16) & 0o170000 == 0o120000:
+            why = "symbolic link"
+        if why is None and info.file_size > max_file:
+            why = f"{info.file_size} bytes, over the {max_file}-byte limit"
+        if why is None and info.compress_size and info.file_size / info.compress_size > max_ratio:
+            why = f"compression ratio {info.file_size // info.compress_size}:1, a likely zip bomb"
+        if why:
+            refused.append(f"{name}: {why}")
+            continue
+        total += info.file_size
+        if total > max_total:
+            raise ExportError(f"{path}: uncompressed size over {max_total} bytes; refusing")
+        # The central directory's CRC-32 is a content hash we get without reading.
+        members[name] = Member(name, info.file_size, f"c{info.CRC:08x}")
+    return Export(path, "zip", members, refused)
+
+
+def _open_tar(path: Path, max_file: int, max_total: int) -> Export:
+    try:
+        with tarfile.open(path) as tf:
+            infos = tf.getmembers()
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+        raise ExportError(f"{path}: corrupt tar archive ({e})") from e
+    members: dict[str, Member] = {}
+    refused: list[str] = []
+    total = 0
+    for info in infos:
+        if info.isdir():
+            continue
+        name = info.name
+        why = _unsafe(name)
+        if why is None and not info.isfile():
+            why = "link or special file"
+        if why is None and info.size > max_file:
+            why = f"{info.size} bytes, over the {max_file}-byte limit"
+        if why:
+            refused.append(f"{name}: {why}")
+            continue
+        total += info.size
+        if total > max_total:
+            raise ExportError(f"{path}: uncompressed size over {max_total} bytes; refusing")
+        members[posixpath.normpath(name)] = Member(name, info.size, f"t{info.mtime}:{info.chksum}")
+    return Export(path, "tar", members, refused)
+
+
+_zip_cache: dict[str, zipfile.ZipFile] = {}
+
+
+def read_member(path: Path, kind: str, name: str) -> bytes:
+    """Read one member's bytes; works in any process (each keeps its own handle)."""
+    if kind == "dir":
+        with open(os.path.join(path, name), "rb") as f:
+            return f.read()
+    if kind == "zip":
+        key = str(path)
+        zf = _zip_cache.get(key)
+        if zf is None:
+            zf = _zip_cache[key] = zipfile.ZipFile(path)
+        return zf.read(name)
+    with tarfile.open(path) as tf:
+        f = tf.extractfile(name)
+        if f is None:
+            raise OSError(f"{name}: not a regular file")
+        return f.read()
+
+
+def content_signature(data: bytes) -> str:
+    """Return the content hash used for folder members (CRC-32 + length)."""
+    return f"c{zlib.crc32(data):08x}"

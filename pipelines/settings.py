@@ -1,0 +1,101 @@
+"""Every path and knob of asyncpulse, from the environment or a settings file.
+
+Environment variables carry the prefix ``ASYNCPULSE_`` (``ASYNCPULSE_DB``,
+``ASYNCPULSE_SINCE``, ...). A TOML settings file is read from
+``$ASYNCPULSE_SETTINGS`` or ``asyncpulse.toml`` in the working directory;
+the environment wins over the file.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+# The one place that knows where the checkout lives: SQL models and the
+# sample workspace ship beside the packages.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_BOT_LOGINS = (
+    "dependabot",
+    "renovate",
+    "github-actions",
+    "codecov",
+    "netlify",
+    "vercel",
+    "sonarcloud",
+    "snyk-bot",
+    "mergify",
+    "pre-commit-ci",
+    "allcontributors",
+    "stale",
+)
+
+
+class Settings(BaseSettings):
+    """asyncpulse configuration; see README "Settings" for each field."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASYNCPULSE_",
+        extra="ignore",
+        toml_file=os.environ.get("ASYNCPULSE_SETTINGS", "asyncpulse.toml"),
+    )
+
+    db: Path = Field(default=Path("data/asyncpulse.duckdb"), description="The database file.")
+    sql_dir: Path = PROJECT_ROOT / "sql"
+    demo_dir: Path = Field(default=Path("data/demo"), description="Where `demo` writes its sample.")
+    demo_db: Path = Path("data/demo.duckdb")
+
+    # What to load.
+    include_channels: list[str] = Field(default_factory=list, description="Only these (names or ids).")
+    exclude_channels: list[str] = Field(default_factory=list, description="Never these.")
+    since: date | None = Field(default=None, description="Drop messages before this day.")
+    slack_workspace_url: str | None = Field(
+        default=None, description="e.g. https://acme.slack.com, for permalinks."
+    )
+    bot_logins: list[str] = Field(default_factory=lambda: list(DEFAULT_BOT_LOGINS))
+    people_file: Path | None = None
+
+    # Ingest machinery.
+    workers: int = Field(default=0, description="Parser processes; 0 = one per core.")
+    batch_bytes: int = Field(default=24 << 20, description="Day-file bytes per parse batch.")
+    memory_limit: str = Field(default="512MB", description="DuckDB memory limit while writing.")
+    max_file_bytes: int = Field(default=256 << 20, description="A larger export member is refused.")
+    max_export_bytes: int = Field(default=32 << 30, description="Uncompressed ZIP size limit.")
+    max_zip_ratio: int = Field(default=200, description="Uncompressed/compressed limit per ZIP entry.")
+
+    # Metric thresholds (SPEC §4); documented in docs/metrics.md.
+    bounce_offset_hours: float = 3.0
+    opener_silence_minutes: int = 60
+    checkin_gap_minutes: int = 30
+    fast_reply_minutes: int = 5
+    decision_min_messages: int = 10
+    work_start: str = "09:00"
+    work_end: str = "17:00"
+    workdays: str = "Mon-Fri"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the settings of this process (read once)."""
+    return Settings()
