@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import sys
 import time
@@ -34,6 +35,7 @@ from pipelines.settings import get_settings
 
 STORAGE_VERSION = "v1.5.0"
 LAYERS = ("staging", "intermediate", "marts")
+REFERENCE = re.compile(r"\b((?:staging|intermediate|marts)\.[a-z_][a-z0-9_]*)")
 
 
 class BusyError(Exception):
@@ -67,9 +69,9 @@ def connect_reader(path: Path, timeout_seconds: float = 60) -> duckdb.DuckDBPyCo
             "enable_external_access": False,
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
-            "TimeZone": "UTC",
         },
     )
+    con.execute("set TimeZone = 'UTC'")
     con.execute("set lock_configuration = true")
     return con
 
@@ -150,6 +152,16 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def fetch_row(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None
+) -> tuple[object, ...]:
+    """Run `sql` and return its single row (DuckDB 2.0 keeps a half-fetched result open)."""
+    rows = con.execute(sql, params or []).fetchall()
+    if len(rows) != 1:
+        raise ValueError(f"expected one row, got {len(rows)}: {sql}")
+    return rows[0]
+
+
 def sql_files(layer: str) -> list[Path]:
     """Return the model files of one layer, in name order."""
     return sorted((get_settings().sql_dir / layer).glob("*.sql"))
@@ -162,30 +174,47 @@ def ensure_raw(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f.read_text())
 
 
+def model_order(files: list[Path]) -> list[Path]:
+    """Order one layer's models so each runs after the relations it reads.
+
+    A model names what it reads as `schema.relation`; a cycle is an error.
+    """
+    by_name = {f"{f.parent.name}.{f.stem}": f for f in files}
+    deps = {
+        name: {d for d in REFERENCE.findall(f.read_text().lower()) if d in by_name and d != name}
+        for name, f in by_name.items()
+    }
+    ordered: list[Path] = []
+    done: set[str] = set()
+    while deps:
+        ready = sorted(n for n, d in deps.items() if d <= done)
+        if not ready:
+            raise RuntimeError(f"models depend on each other in a cycle: {sorted(deps)}")
+        for n in ready:
+            ordered.append(by_name[n])
+            done.add(n)
+            del deps[n]
+    return ordered
+
+
 def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rebuild staging, intermediate and marts from raw; return rows per relation.
 
-    Each file is one relation named after the file. Inside a layer, files run
-    in name order; a file that reads a relation built later in the same layer
-    is retried after the others (the layer fails only when no file progresses).
+    Each file is one relation named after the file, built as a table, in
+    dependency order within its layer.
     """
     ensure_raw(con)
     counts: dict[str, int] = {}
+    # Start each layer empty, so a model never reads a relation left by the last build.
+    for layer in reversed(LAYERS):
+        con.execute(f"drop schema if exists {layer} cascade")
     for layer in LAYERS:
-        con.execute(f"create schema if not exists {layer}")
-        pending = sql_files(layer)
-        while pending:
-            failed: list[tuple[Path, Exception]] = []
-            for f in pending:
-                name = f"{layer}.{f.stem}"
-                try:
-                    con.execute(f"create or replace table {name} as\n{f.read_text()}")
-                except duckdb.CatalogException as e:
-                    failed.append((f, e))
-                    continue
-                counts[name] = con.sql(f"select count(*) from {name}").fetchone()[0]  # type: ignore[index]
-            if len(failed) == len(pending):
-                f, e = failed[0]
-                raise RuntimeError(f"{f}: {str(e).splitlines()[0]}") from e
-            pending = [f for f, _ in failed]
+        con.execute(f"create schema {layer}")
+        for f in model_order(sql_files(layer)):
+            name = f"{layer}.{f.stem}"
+            try:
+                con.execute(f"create table {name} as\n{f.read_text()}")
+            except duckdb.Error as e:
+                raise RuntimeError(f"{f.name}: {str(e).splitlines()[0]}") from e
+            counts[name] = int(fetch_row(con, f"select count(*) from {name}")[0])  # type: ignore[call-overload]
     return counts

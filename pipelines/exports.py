@@ -172,7 +172,7 @@ def _open_tar(path: Path, max_file: int, max_total: int) -> Export:
 _zip_cache: dict[str, zipfile.ZipFile] = {}
 
 
-def read_member(path: Path, kind: str, name: str) -> bytes:
+def read_member(path: Path | str, kind: str, name: str) -> bytes:
     """Read one member's bytes; works in any process (each keeps its own handle)."""
     if kind == "dir":
         with open(os.path.join(path, name), "rb") as f:

@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(default=256 << 20, description="A larger export member is refused.")
     max_export_bytes: int = Field(default=32 << 30, description="Uncompressed ZIP size limit.")
     max_zip_ratio: int = Field(default=200, description="Uncompressed/compressed limit per ZIP entry.")
+    sql_timeout_seconds: float = Field(default=60, description="`asyncpulse sql` gives up after this.")
 
     # Metric thresholds (SPEC §4); documented in docs/metrics.md.
     bounce_offset_hours: float = 3.0

@@ -1,0 +1,224 @@
+"""The `asyncpulse` command line (SPEC §2).
+
+Exit status: 0 everything loaded; 3 loaded but some files were skipped;
+1 nothing loaded (database unchanged), with a one-line reason; 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from pipelines.loads import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, LoadReport
+from pipelines.settings import PROJECT_ROOT, get_settings
+
+
+def _add_db(p: argparse.ArgumentParser, top: bool) -> None:
+    # --db is accepted before or after the command; the sub-command's value wins.
+    p.add_argument(
+        "--db", type=Path, default=None if top else argparse.SUPPRESS,
+        help="database file (default: $ASYNCPULSE_DB or data/asyncpulse.duckdb)",
+    )
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """Build the argument parser: one sub-command per SPEC §2 verb."""
+    p = argparse.ArgumentParser(
+        prog="asyncpulse",
+        description="Measure how well a distributed team works asynchronously.",
+    )
+    _add_db(p, top=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ing = sub.add_parser("ingest", help="load an export (idempotent and incremental)")
+    _add_db(ing, top=False)
+    ing.add_argument("source", choices=["slack"], help="what kind of export")
+    ing.add_argument("path", type=Path, help="the export: a ZIP or the folder it unpacks to")
+
+    b = sub.add_parser("build", help="rebuild staging and marts from raw")
+    _add_db(b, top=False)
+    b.add_argument("--people", type=Path, help="people.csv; stored for later builds")
+
+    r = sub.add_parser("run", help="the nightly Prefect flow: ingest what is given, then build")
+    _add_db(r, top=False)
+    r.add_argument("--slack", type=Path, help="Slack export (ZIP or folder)")
+    r.add_argument("--people", type=Path, help="people.csv; stored for later builds")
+
+    q = sub.add_parser("sql", help="run one read-only query")
+    _add_db(q, top=False)
+    q.add_argument("query", help="the SQL query")
+    q.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    q.add_argument("--max-rows", type=int, default=200, help="rows shown in table format")
+
+    d = sub.add_parser("dashboard", help="start the Streamlit dashboard")
+    _add_db(d, top=False)
+    d.add_argument("--port", type=int, default=8501)
+
+    demo = sub.add_parser("demo", help="generate the sample workspace, load it, open the dashboard")
+    demo.add_argument("--port", type=int, default=8501)
+    demo.add_argument("--no-dashboard", action="store_true", help="load only")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = make_parser().parse_args(argv)
+    s = get_settings()
+    database = Path(args.db) if getattr(args, "db", None) else s.db
+    try:
+        return COMMANDS[args.command](args, database)
+    except KeyboardInterrupt:
+        print("interrupted; the database is as it was", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as e:  # the one-line reason; tracebacks are for developers
+        from pipelines.db import BusyError
+        from pipelines.exports import ExportError
+        from pipelines.people import PeopleFileError
+
+        known = (ExportError, BusyError, PeopleFileError, FileNotFoundError)
+        if os.environ.get("ASYNCPULSE_DEBUG") or not isinstance(e, known):
+            raise
+        print(f"asyncpulse: {e}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _report(r: LoadReport) -> int:
+    for line in r.problems:
+        print(f"skipped: {line}", file=sys.stderr)
+    for line in r.notes:
+        print(f"note: {line}", file=sys.stderr)
+    print(r.summary(), file=sys.stderr)
+    return r.exit_code
+
+
+def cmd_ingest(args: argparse.Namespace, database: Path) -> int:
+    from pipelines import jobs
+
+    return _report(jobs.ingest(database, args.source, args.path))
+
+
+def cmd_build(args: argparse.Namespace, database: Path) -> int:
+    from pipelines import jobs
+
+    counts = jobs.build(database, args.people)
+    print(f"built {len(counts)} relations in {database}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, database: Path) -> int:
+    from pipelines.flows import nightly
+
+    reports = nightly(db=str(database), slack=_opt(args.slack), people=_opt(args.people))
+    codes = [_report(LoadReport(**r)) for r in reports]
+    return EXIT_PARTIAL if EXIT_PARTIAL in codes else max(codes, default=EXIT_OK)
+
+
+def _opt(p: Path | None) -> str | None:
+    return str(p) if p is not None else None
+
+
+def cmd_sql(args: argparse.Namespace, database: Path) -> int:
+    from pipelines.db import connect_reader
+
+    con = connect_reader(database)
+    timer = threading.Timer(get_settings().sql_timeout_seconds, con.interrupt)
+    timer.start()
+    try:
+        cur = con.execute(args.query)
+        if cur.description is None:
+            return EXIT_OK
+        names = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+    except Exception as e:
+        import duckdb
+
+        if not isinstance(e, duckdb.Error):
+            raise
+        print(f"asyncpulse: {str(e).splitlines()[0]}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        timer.cancel()
+        con.close()
+    _print_rows(names, rows, args.format, args.max_rows)
+    return EXIT_OK
+
+
+def _print_rows(names: list[str], rows: list[tuple[Any, ...]], fmt: str, max_rows: int) -> None:
+    if fmt == "csv":
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(names)
+        w.writerows(rows)
+    elif fmt == "json":
+        import orjson
+
+        sys.stdout.write(
+            orjson.dumps(
+                [dict(zip(names, r, strict=True)) for r in rows],
+                default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS,
+            ).decode() + "\n"
+        )
+    else:
+        import polars as pl
+
+        df = pl.DataFrame([list(r) for r in rows], schema=names, orient="row", strict=False)
+        with pl.Config(tbl_rows=max_rows, tbl_cols=-1, fmt_str_lengths=60, tbl_hide_dataframe_shape=True,
+                       tbl_hide_column_data_types=True):
+            print(df)
+        print(f"({len(rows)} rows)")
+
+
+def cmd_dashboard(args: argparse.Namespace, database: Path) -> int:
+    return serve_dashboard(database, args.port)
+
+
+def serve_dashboard(database: Path, port: int) -> int:
+    """Run Streamlit on the dashboard (headless, no usage statistics) until stopped."""
+    env = {**os.environ, "ASYNCPULSE_DB": str(Path(database).resolve())}
+    cmd = [
+        sys.executable, "-m", "streamlit", "run",
+        str(PROJECT_ROOT / "dashboard" / "streamlit_app.py"),
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--server.port", str(port),
+    ]
+    print(f"dashboard on http://localhost:{port} (Ctrl-C to stop)", file=sys.stderr)
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, database: Path) -> int:
+    from pipelines import jobs
+    from pipelines.demo import generate_demo
+
+    s = get_settings()
+    out = s.demo_dir
+    counts = generate_demo(out)
+    print("generated the sample workspace in " + str(out) + ": "
+          + ", ".join(f"{v} {k}" for k, v in counts.items()), file=sys.stderr)
+    demo_db = s.demo_db  # never the user's database
+    code = _report(jobs.ingest(demo_db, "slack", out / "slack"))
+    jobs.build(demo_db, out / "people.csv")
+    print(f"built {demo_db}", file=sys.stderr)
+    if code not in (EXIT_OK,) or args.no_dashboard:
+        return code
+    return serve_dashboard(demo_db, args.port)
+
+
+COMMANDS = {
+    "ingest": cmd_ingest,
+    "build": cmd_build,
+    "run": cmd_run,
+    "sql": cmd_sql,
+    "dashboard": cmd_dashboard,
+    "demo": cmd_demo,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

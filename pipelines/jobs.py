@@ -1,0 +1,76 @@
+"""The operations the CLI and the Prefect flow share: ingest, build, run.
+
+`*_into` functions work on an open connection (the flow's tasks use them on
+the run's private copy); the plain functions wrap them in the copy-and-swap
+writer of `pipelines.db`, so each is atomic on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from pipelines import db
+from pipelines.loads import LoadReport
+from pipelines.people import load_people
+
+Loader = Callable[[duckdb.DuckDBPyConnection, Path], LoadReport]
+
+
+def _loader(source: str) -> Loader:
+    if source == "slack":
+        from pipelines.sources.slack import load_slack
+
+        return load_slack
+    raise ValueError(f"unknown source {source!r}: expected 'slack'")
+
+
+def ingest_into(work: Path, source: str, path: Path) -> LoadReport:
+    """Load one export into the database at `work`, all or nothing (one transaction)."""
+    loader = _loader(source)
+    con = db.connect_writer(work)
+    try:
+        db.ensure_raw(con)
+        con.begin()
+        try:
+            report = loader(con, Path(path))
+        except BaseException:
+            con.rollback()
+            raise
+        con.commit()
+        return report
+    finally:
+        con.close()
+
+
+def build_into(work: Path, people: Path | None = None) -> dict[str, int]:
+    """Store `people` if given, then rebuild staging, intermediate and marts at `work`."""
+    con = db.connect_writer(work)
+    try:
+        db.ensure_raw(con)
+        con.begin()
+        try:
+            if people is not None:
+                load_people(con, Path(people))
+            counts = db.build(con)
+        except BaseException:
+            con.rollback()
+            raise
+        con.commit()
+        return counts
+    finally:
+        con.close()
+
+
+def ingest(database: Path, source: str, path: Path) -> LoadReport:
+    """Load one export into `database`, atomically."""
+    with db.writable_copy(database) as work:
+        return ingest_into(work, source, path)
+
+
+def build(database: Path, people: Path | None = None) -> dict[str, int]:
+    """Rebuild the derived layers of `database`, atomically."""
+    with db.writable_copy(database) as work:
+        return build_into(work, people)

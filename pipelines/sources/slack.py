@@ -1,0 +1,363 @@
+"""Slack workspace export (ZIP or folder) -> raw.slack_users, raw.slack_conversations, raw.slack_messages.
+
+Shape of an export (SPEC §1): users.json; channels.json / groups.json /
+dms.json / mpims.json (any of the last three may be absent); one folder per
+conversation, named after the channel (DMs: after their id), holding one
+YYYY-MM-DD.json per day. A thread reply sits in the file of the day it was
+posted, not its parent's, so threads are only assembled in SQL.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from pipelines.exports import Export, ExportError, open_export
+from pipelines.loads import (
+    LoadReport,
+    find_unchanged,
+    known_signatures,
+    merge_keyed,
+    record_files,
+    record_load,
+)
+from pipelines.parallel import map_batches, worker_count
+from pipelines.settings import Settings, get_settings
+from pipelines.sources.slack_parse import DayBatch, parse_day_batch
+
+SOURCE = "slack"
+METADATA_FILES = {
+    "channels.json": "public",
+    "groups.json": "private",
+    "dms.json": "dm",
+    "mpims.json": "mpim",
+}
+DAY_FILE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\.json$")
+DM_ID = re.compile(r"^D[A-Z0-9]{6,}$")
+PARALLEL_MIN_BYTES = 96 << 20  # below this, starting workers (~1 s) costs more than it saves
+
+USER_SCHEMA = pa.schema([
+    ("id", pa.string()), ("team_id", pa.string()), ("name", pa.string()),
+    ("real_name", pa.string()), ("display_name", pa.string()), ("email", pa.string()),
+    ("title", pa.string()), ("deleted", pa.bool_()), ("is_bot", pa.bool_()),
+    ("is_app_user", pa.bool_()), ("tz", pa.string()), ("tz_label", pa.string()),
+    ("tz_offset", pa.int64()), ("updated", pa.int64()), ("_source_file", pa.string()),
+])
+CONVERSATION_SCHEMA = pa.schema([
+    ("id", pa.string()), ("name", pa.string()), ("conversation_type", pa.string()),
+    ("folder", pa.string()), ("is_listed", pa.bool_()), ("created", pa.int64()),
+    ("creator", pa.string()), ("is_archived", pa.bool_()), ("is_general", pa.bool_()),
+    ("members", pa.list_(pa.string())), ("topic", pa.string()), ("purpose", pa.string()),
+    ("_source_file", pa.string()),
+])
+
+
+@dataclass
+class SlackLayout:
+    """Where things are in an export: its root, metadata members and conversation folders."""
+
+    root: str  # prefix of every member name, '' or 'folder/'
+    conversations: dict[str, dict[str, Any]]  # folder -> conversation row
+    day_files: dict[str, list[str]]  # folder -> member names of its day files
+
+
+def find_root(names: Iterable[str]) -> str:
+    """Return the folder prefix holding users.json/channels.json (the export may be wrapped)."""
+    roots = [
+        n[: -len(posixpath.basename(n))]
+        for n in names
+        if posixpath.basename(n) in ("users.json", *METADATA_FILES)
+    ]
+    if not roots:
+        raise ExportError("not a Slack export: no users.json or channels.json in it")
+    return min(roots, key=lambda r: (r.count("/"), r))
+
+
+def _text(v: Any) -> str | None:
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, dict):  # topic/purpose are {"value": ...}
+        return _text(v.get("value"))
+    return str(v)
+
+
+def _int(v: Any) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) and abs(v) < 1 << 62 else None
+
+
+def _bool(v: Any) -> bool | None:
+    return v if isinstance(v, bool) else None
+
+
+def parse_users(data: bytes, member: str) -> list[dict[str, Any]]:
+    """Parse users.json into user rows."""
+    users = orjson.loads(data)
+    if not isinstance(users, list):
+        raise ValueError("not a JSON array of users")
+    rows = []
+    for u in users:
+        if not isinstance(u, dict) or not isinstance(u.get("id"), str):
+            continue
+        p = u.get("profile") if isinstance(u.get("profile"), dict) else {}
+        rows.append({
+            "id": u["id"], "team_id": _text(u.get("team_id")), "name": _text(u.get("name")),
+            "real_name": _text(u.get("real_name") or p.get("real_name")),
+            "display_name": _text(p.get("display_name")), "email": _text(p.get("email")),
+            "title": _text(p.get("title")), "deleted": _bool(u.get("deleted")),
+            "is_bot": _bool(u.get("is_bot")), "is_app_user": _bool(u.get("is_app_user")),
+            "tz": _text(u.get("tz")), "tz_label": _text(u.get("tz_label")),
+            "tz_offset": _int(u.get("tz_offset")), "updated": _int(u.get("updated")),
+            "_source_file": member,
+        })
+    return rows
+
+
+def parse_conversations(data: bytes, conversation_type: str, member: str) -> list[dict[str, Any]]:
+    """Parse one metadata file (channels/groups/dms/mpims.json) into conversation rows."""
+    items = orjson.loads(data)
+    if not isinstance(items, list):
+        raise ValueError("not a JSON array of conversations")
+    rows = []
+    for c in items:
+        if not isinstance(c, dict) or not isinstance(c.get("id"), str):
+            continue
+        name = _text(c.get("name"))
+        members = c.get("members") if isinstance(c.get("members"), list) else None
+        rows.append({
+            "id": c["id"], "name": name, "conversation_type": conversation_type,
+            # DM folders are named by id; the others by name.
+            "folder": c["id"] if conversation_type == "dm" or not name else name,
+            "is_listed": True, "created": _int(c.get("created")),
+            "creator": _text(c.get("creator")), "is_archived": _bool(c.get("is_archived")),
+            "is_general": _bool(c.get("is_general")),
+            "members": [m for m in members if isinstance(m, str)] if members else None,
+            "topic": _text(c.get("topic")), "purpose": _text(c.get("purpose")),
+            "_source_file": member,
+        })
+    return rows
+
+
+def guess_conversation(folder: str) -> dict[str, Any]:
+    """Type a folder that no metadata file lists, from its name alone (SPEC §1)."""
+    ctype = "dm" if DM_ID.match(folder) else "mpim" if folder.startswith("mpdm-") else "public"
+    return {
+        "id": folder, "name": folder, "conversation_type": ctype, "folder": folder,
+        "is_listed": False, "created": None, "creator": None, "is_archived": None,
+        "is_general": None, "members": None, "topic": None, "purpose": None,
+        "_source_file": folder + "/",
+    }
+
+
+def iter_layout(export: Export, report: LoadReport) -> tuple[SlackLayout, list[dict[str, Any]]]:
+    """Read the export's metadata and list its day files; return the layout and user rows."""
+    root = find_root(export.members)
+    rel = {n[len(root):]: n for n in export.members if n.startswith(root)}
+    users: list[dict[str, Any]] = []
+    if "users.json" in rel:
+        try:
+            users = parse_users(export.read(rel["users.json"]), "users.json")
+        except (orjson.JSONDecodeError, ValueError) as e:
+            report.problems.append(f"users.json: {_why(e)}; users skipped")
+    else:
+        report.notes.append("no users.json: authors are known by id only")
+    by_folder: dict[str, dict[str, Any]] = {}
+    for fname, ctype in METADATA_FILES.items():
+        if fname not in rel:
+            continue
+        try:
+            for row in parse_conversations(export.read(rel[fname]), ctype, fname):
+                by_folder[row["folder"]] = row
+        except (orjson.JSONDecodeError, ValueError) as e:
+            report.problems.append(f"{fname}: {_why(e)}; its conversations are typed by guess")
+    day_files: dict[str, list[str]] = defaultdict(list)
+    others: list[str] = []
+    for r in sorted(rel):
+        folder, _, base = r.rpartition("/")
+        if not folder:
+            continue  # top-level files other than the metadata are not ours to read
+        if "/" in folder or not DAY_FILE.match(base):
+            others.append(r)
+            continue
+        day_files[folder].append(r)
+    if others:
+        report.notes.append(
+            f"{len(others)} non-message files in conversation folders skipped: "
+            + ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
+        )
+    unlisted = sorted(f for f in day_files if f not in by_folder)
+    for folder in unlisted:
+        by_folder[folder] = guess_conversation(folder)
+    if unlisted:
+        report.notes.append(
+            f"{len(unlisted)} folders not in any metadata file, typed by name: "
+            + ", ".join(f"{f} ({by_folder[f]['conversation_type']})" for f in unlisted[:10])
+        )
+    return SlackLayout(root, by_folder, dict(day_files)), users
+
+
+def _why(e: Exception) -> str:
+    return "truncated or invalid JSON" if isinstance(e, orjson.JSONDecodeError) else str(e)
+
+
+def _selected(conv: dict[str, Any], s: Settings) -> bool:
+    names = {conv["id"], conv["name"], conv["folder"]}
+    if s.include_channels and not names & set(s.include_channels):
+        return False
+    return not names & set(s.exclude_channels)
+
+
+def iter_day_batches(
+    export: Export, layout: SlackLayout, seen: set[tuple[str, str]], s: Settings
+) -> tuple[list[DayBatch], int]:
+    """Group the day files still to parse into batches of about `batch_bytes`.
+
+    Skips files already parsed with the same signature, files before
+    `since`, and conversations the settings exclude. Returns the batches
+    and how many files were skipped as already loaded.
+    """
+    since = s.since.isoformat() if s.since else None
+    batches: list[DayBatch] = []
+    current: list[tuple[str, str, int, str]] = []
+    size = 0
+    already = 0
+    for folder in sorted(layout.day_files):
+        conv = layout.conversations[folder]
+        if not _selected(conv, s):
+            continue
+        for r in layout.day_files[folder]:
+            if since and posixpath.basename(r)[:10] < since:
+                continue
+            m = export.members[layout.root + r]
+            if (r, m.signature) in seen:
+                already += 1
+                continue
+            current.append((layout.root + r, conv["id"], m.size, m.signature))
+            size += m.size
+            if size >= s.batch_bytes:
+                batches.append(DayBatch(str(export.path), export.kind, tuple(current)))
+                current, size = [], 0
+    if current:
+        batches.append(DayBatch(str(export.path), export.kind, tuple(current)))
+    return batches, already
+
+
+def load_slack(con: duckdb.DuckDBPyConnection, path: Path) -> LoadReport:
+    """Load a Slack export into raw.*; idempotent and incremental. Return the report.
+
+    Raises ExportError when the export cannot be read at all (nothing written).
+    """
+    s = get_settings()
+    report = LoadReport(SOURCE, str(path))
+    export = open_export(path)
+    layout, users = iter_layout(export, report)
+    report.problems.extend(export.refused)
+    settings_key = f"{sorted(s.include_channels)}{sorted(s.exclude_channels)}{s.since}"
+    report.fingerprint = export.fingerprint(settings_key)
+    if find_unchanged(con, SOURCE, report.fingerprint):
+        report.status = "unchanged"
+        report.problems, report.notes = [], []
+        record_load(con, report)
+        return report
+    if not layout.day_files and not users:
+        raise ExportError(f"{path}: a Slack export with no users and no conversation folders")
+
+    added, replaced = _load_metadata(con, layout, users, report)
+    report.rows_added += added
+    report.rows_replaced += replaced
+
+    seen = {(m[len(layout.root):], sig) for m, sig in known_signatures(con, SOURCE)}
+    batches, already = iter_day_batches(export, layout, seen, s)
+    if already:
+        report.notes.append(f"{already} day files unchanged since an earlier load, not parsed again")
+    total = sum(f[2] for b in batches for f in b.files)
+    workers = worker_count(s.workers) if total >= PARALLEL_MIN_BYTES else 1
+    con.execute(
+        "create or replace temp table _incoming as "
+        "select * exclude (_load_id, _loaded_at, _row_hash) from raw.slack_messages limit 0"
+    )
+    ledger: list[tuple[str, int, str, int]] = []
+    for result in map_batches(parse_day_batch, batches, workers):
+        for o in result.outcomes:
+            report.files_read += 1
+            if o.problem:
+                report.files_skipped += 1
+                report.problems.append(f"{o.member[len(layout.root):]}: {o.problem}; skipped")
+            else:
+                ledger.append((o.member[len(layout.root):], o.size, o.signature, o.rows))
+        if result.table is not None:
+            con.register("_batch", result.table)
+            con.execute("insert into _incoming by name select * from _batch")
+            con.unregister("_batch")
+    a, r = _merge_messages(con, report, layout.root)
+    report.rows_added += a
+    report.rows_replaced += r
+    record_files(con, SOURCE, report, ledger)
+    report.status = "partial" if report.problems else "ok"
+    record_load(con, report)
+    return report
+
+
+def _load_metadata(
+    con: duckdb.DuckDBPyConnection, layout: SlackLayout, users: list[dict[str, Any]],
+    report: LoadReport,
+) -> tuple[int, int]:
+    """Merge users and conversations; a guessed conversation never overwrites a listed one."""
+    added = replaced = 0
+    stamp = "?::varchar as _load_id, ?::timestamptz as _loaded_at"
+    params = [report.load_id, report.started_at]
+    if users:
+        con.register("_users", pa.Table.from_pylist(users, schema=USER_SCHEMA))
+        con.execute(
+            f"create or replace temp table _users_in as select *, {stamp}, "
+            "hash(*columns(* exclude (_source_file))) as _row_hash from _users", params
+        )
+        a, r = merge_keyed(con, "raw.slack_users", "_users_in", ["id"])
+        added, replaced = added + a, replaced + r
+    convs = list(layout.conversations.values())
+    if convs:
+        con.register("_convs", pa.Table.from_pylist(convs, schema=CONVERSATION_SCHEMA))
+        for listed in (True, False):
+            con.execute(
+                f"create or replace temp table _convs_in as select *, {stamp}, "
+                "hash(*columns(* exclude (_source_file))) as _row_hash from _convs "
+                "where is_listed = ?", [*params, listed]
+            )
+            a, r = merge_keyed(con, "raw.slack_conversations", "_convs_in", ["id"], replace=listed)
+            added, replaced = added + a, replaced + r
+    return added, replaced
+
+
+def _merge_messages(con: duckdb.DuckDBPyConnection, report: LoadReport, root: str) -> tuple[int, int]:
+    """Validate the parsed rows in SQL, then merge them into raw.slack_messages."""
+    bad = con.execute(
+        r"""select _source_file, count(*) from _incoming
+            where ts is null or not regexp_full_match(ts, '\d{1,12}(\.\d{1,9})?')
+            group by all order by 1"""
+    ).fetchall()
+    for member, n in bad:
+        report.problems.append(f"{member[len(root):]}: {n} messages without a valid ts; those dropped")
+    con.execute(
+        r"""create or replace temp table _incoming_ok as
+        select * exclude (_source_file),
+               substr(_source_file, ?) as _source_file,
+               ?::varchar as _load_id, ?::timestamptz as _loaded_at,
+               hash(subtype, "user", text, thread_ts, reply_count, edited_ts, files, reactions,
+                    bot_id, username, comment_user, profile_real_name, profile_display_name)
+                 as _row_hash
+        from _incoming
+        where ts is not null and regexp_full_match(ts, '\d{1,12}(\.\d{1,9})?')""",
+        [len(root) + 1, report.load_id, report.started_at],
+    )
+    con.execute("drop table _incoming")
+    added, replaced = merge_keyed(con, "raw.slack_messages", "_incoming_ok", ["conversation_id", "ts"])
+    con.execute("drop table _incoming_ok")
+    return added, replaced

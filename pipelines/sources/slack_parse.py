@@ -1,0 +1,189 @@
+"""Parse Slack day files into Arrow columns: the per-message hot loop, run in worker processes.
+
+Kept free of DuckDB and of the settings so a worker imports little. A batch
+is a group of day files (usually of one conversation); its result is one
+Arrow table plus an outcome per file. The loop per message only appends
+values; typing and validation happen once per batch, vectorised, in Arrow
+and then in SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+import pyarrow as pa
+
+from pipelines.exports import read_member
+
+# Columns a day file yields, in raw.slack_messages order (before the _-columns).
+MESSAGE_FIELDS: tuple[tuple[str, pa.DataType], ...] = (
+    ("ts", pa.string()),
+    ("type", pa.string()),
+    ("subtype", pa.string()),
+    ("user", pa.string()),
+    ("bot_id", pa.string()),
+    ("username", pa.string()),
+    ("text", pa.string()),
+    ("thread_ts", pa.string()),
+    ("parent_user_id", pa.string()),
+    ("reply_count", pa.int64()),
+    ("edited_ts", pa.string()),
+    ("comment_user", pa.string()),
+    ("profile_name", pa.string()),
+    ("profile_real_name", pa.string()),
+    ("profile_display_name", pa.string()),
+    ("files", pa.string()),
+    ("reactions", pa.string()),
+)
+
+
+@dataclass(frozen=True)
+class DayBatch:
+    """Day files to parse together: (member, conversation_id, size, signature) each."""
+
+    export_path: str
+    kind: str
+    files: tuple[tuple[str, str, int, str], ...]
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """How one day file went: rows parsed, or the problem that made us skip it."""
+
+    member: str
+    size: int
+    signature: str
+    rows: int
+    problem: str | None = None
+
+
+@dataclass
+class BatchResult:
+    """A parsed batch: its rows (None when no file parsed) and an outcome per file."""
+
+    table: pa.Table | None
+    outcomes: list[FileOutcome]
+
+
+def _json_text(value: object) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def append_messages(msgs: object, cols: list[list[object]]) -> int:
+    """Append the messages of one parsed day file to `cols`; return how many.
+
+    Raises ValueError when the file is not an array of message objects.
+    Slack quirks handled here: an edit is only visible as `edited.ts`; the
+    legacy `file_comment` keeps its author in `comment.user`; old exports
+    carry a single `file` instead of `files`.
+    """
+    if msgs.__class__ is not list:
+        raise ValueError("not a JSON array of messages")
+    (ts, typ, sub, user, bot, uname, text, thr, parent, rc, ets, cuser, pn, prn, pdn,
+     files, reacts) = (c.append for c in cols)
+    n = 0
+    for m in msgs:  # type: ignore[attr-defined]
+        if m.__class__ is not dict:
+            raise ValueError(f"element {n} is not a message object")
+        g = m.get
+        ts(g("ts"))
+        typ(g("type"))
+        sub(g("subtype"))
+        user(g("user"))
+        bot(g("bot_id"))
+        uname(g("username"))
+        text(g("text"))
+        thr(g("thread_ts"))
+        parent(g("parent_user_id"))
+        rc(g("reply_count"))
+        e = g("edited")
+        ets(e.get("ts") if e.__class__ is dict else None)
+        c = g("comment")
+        cuser(c.get("user") if c.__class__ is dict else None)
+        p = g("user_profile")
+        if p.__class__ is dict:
+            pn(p.get("name"))
+            prn(p.get("real_name"))
+            pdn(p.get("display_name"))
+        else:
+            pn(None)
+            prn(None)
+            pdn(None)
+        f = g("files")
+        if f is None and "file" in m:
+            f = [m["file"]]
+        files(_json_text(f))
+        reacts(_json_text(g("reactions")))
+        n += 1
+    return n
+
+
+def _columns_to_arrays(cols: list[list[object]], lo: int, hi: int) -> list[pa.Array]:
+    return [
+        pa.array(c[lo:hi], type=t) for c, (_, t) in zip(cols, MESSAGE_FIELDS, strict=True)
+    ]
+
+
+def _wrong_type(cols: list[list[object]], lo: int, hi: int) -> str | None:
+    """Name the first field of rows lo..hi whose values do not fit its type."""
+    for c, (name, t) in zip(cols, MESSAGE_FIELDS, strict=True):
+        try:
+            pa.array(c[lo:hi], type=t)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
+            return f"field '{name}' has a value of the wrong type"
+    return None
+
+
+def parse_day_batch(batch: DayBatch) -> BatchResult:
+    """Parse every day file of `batch`; skip (and say why) any file that is not valid."""
+    cols: list[list[object]] = [[] for _ in MESSAGE_FIELDS]
+    outcomes: list[FileOutcome] = []
+    spans: list[tuple[int, int, str, str]] = []  # (lo, hi, conversation_id, member)
+    for member, conversation_id, size, signature in batch.files:
+        lo = len(cols[0])
+        try:
+            data = read_member(batch.export_path, batch.kind, member)  # type: ignore[arg-type]
+            n = append_messages(orjson.loads(data), cols)
+        except (orjson.JSONDecodeError, ValueError, OSError, AttributeError) as e:
+            for c in cols:
+                del c[lo:]
+            why = "truncated or invalid JSON" if isinstance(e, orjson.JSONDecodeError) else str(e)
+            outcomes.append(FileOutcome(member, size, signature, 0, why))
+            continue
+        spans.append((lo, lo + n, conversation_id, member))
+        outcomes.append(FileOutcome(member, size, signature, n))
+    if not spans or not cols[0]:
+        return BatchResult(None, outcomes)
+    try:
+        arrays = _columns_to_arrays(cols, 0, len(cols[0]))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
+        # Rare: some file has a value of the wrong type. Find it, skip it, keep the rest.
+        bad = {}
+        for lo, hi, _, member in spans:
+            why = _wrong_type(cols, lo, hi)
+            if why:
+                bad[member] = why
+        outcomes = [
+            FileOutcome(o.member, o.size, o.signature, 0, bad[o.member]) if o.member in bad else o
+            for o in outcomes
+        ]
+        keep = [s for s in spans if s[3] not in bad]
+        if not keep:
+            return BatchResult(None, outcomes)
+        cols = [[v for lo, hi, _, _ in keep for v in c[lo:hi]] for c in cols]
+        spans, pos = [], 0
+        for lo, hi, cid, member in keep:
+            spans.append((pos, pos + hi - lo, cid, member))
+            pos += hi - lo
+        arrays = _columns_to_arrays(cols, 0, pos)
+    table = pa.Table.from_arrays(arrays, names=[n for n, _ in MESSAGE_FIELDS])
+    # Conversation and source file repeat for every row of a file: dictionary-encode them.
+    idx: list[int] = []
+    for k, (lo, hi, _, _) in enumerate(spans):
+        idx.extend([k] * (hi - lo))
+    indices = pa.array(idx, type=pa.int32())
+    conv = pa.DictionaryArray.from_arrays(indices, pa.array([s[2] for s in spans]))
+    src = pa.DictionaryArray.from_arrays(indices, pa.array([s[3] for s in spans]))
+    table = table.add_column(0, "conversation_id", conv).append_column("_source_file", src)
+    return BatchResult(table, outcomes)
