@@ -42,7 +42,7 @@ final as (
         'slack:' || a.conversation_id || ':' || coalesce(a.thread_ts, a.ts) as thread_id,
         coalesce(a.thread_ts, a.ts)            as thread_ts,
         a.thread_ts is not null and a.thread_ts <> a.ts as is_reply,
-        a.thread_ts = a.ts or coalesce(a.reply_count, 0) > 0 as is_thread_parent,
+        coalesce(a.thread_ts = a.ts, false) or coalesce(a.reply_count, 0) > 0 as is_thread_parent,
         coalesce(a.reply_count, 0)             as reply_count,
         a.parent_user_id,
         a.edited_ts is not null                as is_edited,
