@@ -94,7 +94,7 @@ class Person:
     @property
     def zone(self) -> ZoneInfo:
         """Return the person's true timezone."""
-        return _zone(self.tz)
+        return zone_of(self.tz)
 
     @property
     def first(self) -> str:
@@ -119,7 +119,8 @@ class Person:
 _ZONES: dict[str, ZoneInfo] = {}
 
 
-def _zone(name: str) -> ZoneInfo:
+def zone_of(name: str) -> ZoneInfo:
+    """Return the ZoneInfo for an IANA name, cached."""
     # ZoneInfo() is cached by the stdlib too, but the dict lookup is cheaper
     # on the hot path of tens of thousands of conversions.
     z = _ZONES.get(name)
