@@ -132,12 +132,15 @@ def write_slack(root: Path, slack: SlackBuilder, convs: list[Conv], people: list
     for name, rows in build_metadata(convs, start, rng).items():
         write_json(root / f"{name}.json", rows)
     for c in convs:
+        # Slack files a message under the UTC day of its ts, replies included.
         days: dict[str, list[dict[str, Any]]] = {}
         for m in c.msgs:
             day = datetime.fromtimestamp(m.pop("_us") // 1_000_000, UTC).date().isoformat()
             days.setdefault(day, []).append(m)
+        folder = root / c.folder
+        folder.mkdir()
         for day, msgs in days.items():
-            write_json(root / c.folder / f"{day}.json", msgs)
+            (folder / f"{day}.json").write_bytes(orjson.dumps(msgs, option=orjson.OPT_INDENT_2))
     # Real exports carry non-message files; the loader must skip them.
     platform = next(c for c in convs if c.name == "platform")
     write_json(root / platform.folder / "canvas_in_the_conversation.json",

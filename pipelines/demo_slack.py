@@ -124,7 +124,7 @@ class SlackBuilder:
             return None
         us = int(at.timestamp()) * 1_000_000 + self.rng.randrange(1_000_000)
         if parent is not None:
-            us = max(us, parent["_replies"][-1]["_us"] + 1 if parent["_replies"] else parent["_us"] + 1)
+            us = max(us, parent["_us"] + 1)
         while us in conv.used:
             us += 1
         conv.used.add(us)
@@ -431,7 +431,7 @@ class SlackBuilder:
         n_files = 0
         for conv in self.convs:
             for m in conv.msgs:
-                if "subtype" in m or "user_profile" not in m:
+                if "subtype" in m or "user_profile" not in m or "reactions" in m:
                     continue
                 r = rng.random()
                 if r < 0.03:
@@ -464,7 +464,7 @@ class SlackBuilder:
         for conv in self.convs:
             conv.msgs.sort(key=lambda m: m["_us"])
             for m in conv.msgs:
-                replies = m.pop("_replies")
+                replies = sorted(m.pop("_replies"), key=lambda r: r["_us"])
                 if replies:
                     users = list(dict.fromkeys(r["user"] for r in replies))
                     m.update(thread_ts=m["ts"], reply_count=len(replies), reply_users_count=len(users),
