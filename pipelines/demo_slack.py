@@ -277,8 +277,10 @@ class SlackBuilder:
                     at = max(w[0], parent_time(parent)) + timedelta(minutes=rng.uniform(3, 50))
                     self.post(conv, p, self.fill(rng.choice(T.STANDUP), conv, p), at, parent)
 
-    def _pick(self, zone: str, day: date, exclude: Person | None = None) -> Person | None:
-        pool = [p for p in self.people if p.tz == zone and p is not exclude and work_window(p, day)]
+    def _pick(self, zone: str, day: date, team: str) -> Person | None:
+        pool = [p for p in self.people if p.tz == zone and work_window(p, day)]
+        # Ask the team that owns the topic when it has someone in that zone.
+        pool = [p for p in pool if p.team == team] or pool
         return self.rng.choice(pool) if pool else None
 
     def ping_pongs(self) -> None:
@@ -286,16 +288,17 @@ class SlackBuilder:
         rng = self.rng
         days = rng.sample(self.days[5:-14], 60)
         for (za, zb), script in zip(PP_PAIRS, _cycle(T.PING_PONG, len(PP_PAIRS)), strict=True):
+            team, *lines = script
             while True:
                 day = days.pop()
-                a, b = self._pick(za, day), self._pick(zb, day)
+                a, b = self._pick(za, day, ""), self._pick(zb, day, team)
                 if a and b:
                     break
-            conv = self.chan.get(b.team.lower(), self.chan["engineering"])
+            conv = self.chan[team.lower()]
             if a not in conv.members or b not in conv.members:
                 conv = self.chan["engineering"]
-            lines = script[: rng.randint(4, len(script))]
-            turns = [((a, b)[i % 2], self.fill(text, conv, (a, b)[i % 2], b.team)) for i, text in enumerate(lines)]
+            lines = lines[: rng.randint(4, len(lines))]
+            turns = [((a, b)[i % 2], self.fill(text, conv, (a, b)[i % 2], team)) for i, text in enumerate(lines)]
             # Asked in the last hour of A's day: B's side has long gone home.
             at = datetime.combine(day, a.work_end, a.zone).astimezone(UTC) - timedelta(minutes=rng.uniform(10, 60))
             self.thread(conv, turns, at, lo=20, hi=90)
@@ -307,7 +310,7 @@ class SlackBuilder:
         for i, ((ha, hb, cname), topic, day) in enumerate(zip(DEBATE_PAIRS, T.DEBATES, days, strict=True)):
             a, b, conv = self.by_handle[ha], self.by_handle[hb], self.chan[cname]
             x, y, subject, for_x, for_y = topic
-            outcome = DEBATE_OUTCOMES[i % 3]
+            outcome = DEBATE_OUTCOMES[i % len(DEBATE_OUTCOMES)]
             n = rng.randint(15, 38)
             turns = [(a, f"I'd like us to use {x} for {subject}. Main reasons: {for_x[0]}, and {for_x[1]}. "
                          f"Thoughts before I write the RFC?")]

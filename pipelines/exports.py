@@ -92,21 +92,27 @@ def _is_tar(path: Path) -> bool:
 def _open_dir(root: Path) -> Export:
     members: dict[str, Member] = {}
     refused: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames.sort()
-        rel_dir = os.path.relpath(dirpath, root)
-        for fn in filenames:
-            full = os.path.join(dirpath, fn)
-            rel = fn if rel_dir == "." else f"{rel_dir}/{fn}".replace(os.sep, "/")
-            if os.path.islink(full):
+    stack = [("", str(root))]
+    while stack:
+        rel_dir, full_dir = stack.pop()
+        try:
+            entries = list(os.scandir(full_dir))
+        except OSError as e:
+            refused.append(f"{rel_dir or '.'}: {e.strerror}")
+            continue
+        for entry in entries:
+            rel = f"{rel_dir}{entry.name}"
+            if entry.is_symlink():
                 refused.append(f"{rel}: symbolic link, not followed")
-                continue
-            try:
-                st = os.stat(full)
-            except OSError as e:
-                refused.append(f"{rel}: {e.strerror}")
-                continue
-            members[rel] = Member(rel, st.st_size, f"m{st.st_mtime_ns}")
+            elif entry.is_dir(follow_symlinks=False):
+                stack.append((rel + "/", entry.path))
+            elif entry.is_file(follow_symlinks=False):
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError as e:
+                    refused.append(f"{rel}: {e.strerror}")
+                    continue
+                members[rel] = Member(rel, st.st_size, f"m{st.st_size}:{st.st_mtime_ns}")
     return Export(root, "dir", members, refused)
 
 

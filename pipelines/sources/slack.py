@@ -280,24 +280,19 @@ def load_slack(con: duckdb.DuckDBPyConnection, path: Path) -> LoadReport:
         report.notes.append(f"{already} day files unchanged since an earlier load, not parsed again")
     total = sum(f[2] for b in batches for f in b.files)
     workers = worker_count(s.workers) if total >= PARALLEL_MIN_BYTES else 1
-    con.execute(
-        "create or replace temp table _incoming as "
-        "select * exclude (_load_id, _loaded_at, _row_hash) from raw.slack_messages limit 0"
-    )
     ledger: list[tuple[str, int, str, int]] = []
+    strip = len(layout.root)
     for result in map_batches(parse_day_batch, batches, workers):
         for o in result.outcomes:
             report.files_read += 1
             if o.problem:
                 report.files_skipped += 1
-                report.problems.append(f"{o.member[len(layout.root):]}: {o.problem}; skipped")
+                report.problems.append(f"{o.member[strip:]}: {o.problem}; skipped")
             else:
-                ledger.append((o.member[len(layout.root):], o.size, o.signature, o.rows))
+                ledger.append((o.member[strip:], o.size, o.signature, o.rows))
         if result.table is not None:
-            con.register("_batch", result.table)
-            con.execute("insert into _incoming by name select * from _batch")
-            con.unregister("_batch")
-    a, r = _merge_messages(con, report, layout.root)
+            _insert_batch(con, result.table, report, strip)
+    a, r = resolve_message_keys(con, report.load_id)
     report.rows_added += a
     report.rows_replaced += r
     record_files(con, SOURCE, report, ledger)
@@ -336,28 +331,66 @@ def _load_metadata(
     return added, replaced
 
 
-def _merge_messages(con: duckdb.DuckDBPyConnection, report: LoadReport, root: str) -> tuple[int, int]:
-    """Validate the parsed rows in SQL, then merge them into raw.slack_messages."""
-    bad = con.execute(
-        r"""select _source_file, count(*) from _incoming
-            where ts is null or not regexp_full_match(ts, '\d{1,12}(\.\d{1,9})?')
-            group by all order by 1"""
-    ).fetchall()
-    for member, n in bad:
-        report.problems.append(f"{member[len(root):]}: {n} messages without a valid ts; those dropped")
+VALID_TS = r"regexp_full_match(ts, '\d{1,12}(\.\d{1,9})?')"
+
+
+def _insert_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, report: LoadReport, strip: int) -> None:
+    """Append one parsed batch to raw.slack_messages; rows without a valid ts are reported."""
+    con.register("_batch", batch)
+    try:
+        for member, n in con.execute(
+            f"select _source_file, count(*) from _batch where ts is null or not {VALID_TS} "
+            "group by all order by 1"
+        ).fetchall():
+            report.problems.append(f"{member[strip:]}: {n} messages without a valid ts; those dropped")
+        con.execute(
+            f"""insert into raw.slack_messages by name
+            select * exclude (_source_file),
+                   substr(_source_file, ?) as _source_file,
+                   ?::varchar as _load_id, ?::timestamptz as _loaded_at,
+                   hash(subtype, "user", text, thread_ts, reply_count, edited_ts, files, reactions,
+                        bot_id, username, comment_user, profile_real_name, profile_display_name)
+                     as _row_hash
+            from _batch where {VALID_TS}""",
+            [strip + 1, report.load_id, report.started_at],
+        )
+    finally:
+        con.unregister("_batch")
+
+
+def resolve_message_keys(con: duckdb.DuckDBPyConnection, load_id: str) -> tuple[int, int]:
+    """Make (conversation_id, ts) unique again after a load appended its rows; return (added, replaced).
+
+    Rows are appended first and reconciled after, in three set operations,
+    so the data is written once: a key repeated within this load keeps one
+    row; a key loaded before keeps the old row when the content hash is the
+    same (nothing changed) and the new row when it differs (an edit).
+    """
+    t = "raw.slack_messages"
+    repeats = con.execute(
+        f"select count(*) from (select 1 from {t} where _load_id = ? group by conversation_id, ts "
+        "having count(*) > 1)", [load_id]
+    ).fetchall()[0][0]
+    if repeats:
+        con.execute(
+            f"""delete from {t} where rowid in (
+                select rid from (
+                    select rowid as rid, row_number() over (
+                        partition by conversation_id, ts order by _source_file desc, _row_hash desc) as rn
+                    from {t} where _load_id = ?) where rn > 1)""", [load_id]
+        )
     con.execute(
-        r"""create or replace temp table _incoming_ok as
-        select * exclude (_source_file),
-               substr(_source_file, ?) as _source_file,
-               ?::varchar as _load_id, ?::timestamptz as _loaded_at,
-               hash(subtype, "user", text, thread_ts, reply_count, edited_ts, files, reactions,
-                    bot_id, username, comment_user, profile_real_name, profile_display_name)
-                 as _row_hash
-        from _incoming
-        where ts is not null and regexp_full_match(ts, '\d{1,12}(\.\d{1,9})?')""",
-        [len(root) + 1, report.load_id, report.started_at],
+        f"""create or replace temp table _clash as
+        select n.rowid as new_rid, o.rowid as old_rid, n._row_hash = o._row_hash as same
+        from {t} n join {t} o on n.conversation_id = o.conversation_id and n.ts = o.ts
+        where n._load_id = ? and o._load_id <> ?""", [load_id, load_id]
     )
-    con.execute("drop table _incoming")
-    added, replaced = merge_keyed(con, "raw.slack_messages", "_incoming_ok", ["conversation_id", "ts"])
-    con.execute("drop table _incoming_ok")
-    return added, replaced
+    (new_rows,) = con.execute(f"select count(*) from {t} where _load_id = ?", [load_id]).fetchall()[0]
+    clashes, replaced = con.execute(
+        "select count(*), count(*) filter (not same) from _clash"
+    ).fetchall()[0]
+    if clashes:
+        con.execute(f"delete from {t} where rowid in (select new_rid from _clash where same)")
+        con.execute(f"delete from {t} where rowid in (select old_rid from _clash where not same)")
+    con.execute("drop table _clash")
+    return int(new_rows - clashes), int(replaced)

@@ -9,6 +9,7 @@ and then in SQL.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 
 import orjson
@@ -136,7 +137,22 @@ def _wrong_type(cols: list[list[object]], lo: int, hi: int) -> str | None:
 
 
 def parse_day_batch(batch: DayBatch) -> BatchResult:
-    """Parse every day file of `batch`; skip (and say why) any file that is not valid."""
+    """Parse every day file of `batch`; skip (and say why) any file that is not valid.
+
+    The cyclic garbage collector is paused meanwhile: parsed JSON makes no
+    cycles, and collecting while a day file's dicts are alive costs ~45% of
+    the parse time.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_day_batch(batch)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _parse_day_batch(batch: DayBatch) -> BatchResult:
     cols: list[list[object]] = [[] for _ in MESSAGE_FIELDS]
     outcomes: list[FileOutcome] = []
     spans: list[tuple[int, int, str, str]] = []  # (lo, hi, conversation_id, member)
