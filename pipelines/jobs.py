@@ -15,8 +15,9 @@ import duckdb
 from pipelines import db
 from pipelines.loads import LoadReport
 from pipelines.people import load_people
+from pipelines.progress import Progress, stderr_progress
 
-Loader = Callable[[duckdb.DuckDBPyConnection, Path], LoadReport]
+Loader = Callable[[duckdb.DuckDBPyConnection, Path, Progress | None], LoadReport]
 
 
 def _loader(source: str) -> Loader:
@@ -35,7 +36,7 @@ def ingest_into(work: Path, source: str, path: Path) -> LoadReport:
         db.ensure_raw(con)
         con.begin()
         try:
-            report = loader(con, Path(path))
+            report = loader(con, Path(path), stderr_progress(f"parsing {source} export"))
         except BaseException:
             con.rollback()
             raise

@@ -31,6 +31,7 @@ from pipelines.loads import (
     record_load,
 )
 from pipelines.parallel import map_batches, worker_count
+from pipelines.progress import Progress
 from pipelines.settings import Settings, get_settings
 from pipelines.sources.slack_parse import DayBatch, parse_day_batch
 
@@ -250,7 +251,9 @@ def iter_day_batches(
     return batches, already
 
 
-def load_slack(con: duckdb.DuckDBPyConnection, path: Path) -> LoadReport:
+def load_slack(
+    con: duckdb.DuckDBPyConnection, path: Path, progress: Progress | None = None
+) -> LoadReport:
     """Load a Slack export into raw.*; idempotent and incremental. Return the report.
 
     Raises ExportError when the export cannot be read at all (nothing written).
@@ -282,6 +285,7 @@ def load_slack(con: duckdb.DuckDBPyConnection, path: Path) -> LoadReport:
     workers = worker_count(s.workers) if total >= PARALLEL_MIN_BYTES else 1
     ledger: list[tuple[str, int, str, int]] = []
     strip = len(layout.root)
+    todo = sum(len(b.files) for b in batches)
     for result in map_batches(parse_day_batch, batches, workers):
         for o in result.outcomes:
             report.files_read += 1
@@ -292,6 +296,8 @@ def load_slack(con: duckdb.DuckDBPyConnection, path: Path) -> LoadReport:
                 ledger.append((o.member[strip:], o.size, o.signature, o.rows))
         if result.table is not None:
             _insert_batch(con, result.table, report, strip)
+        if progress:
+            progress(report.files_read, todo)
     a, r = resolve_message_keys(con, report.load_id)
     report.rows_added += a
     report.rows_replaced += r
