@@ -136,11 +136,13 @@ def iso(t: datetime) -> str:
 
 
 def _node_id(rng: random.Random, prefix: str) -> str:
+    """Return a GraphQL-looking node id, as gh shows for reviews and comments."""
     return prefix + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
                             for _ in range(16))
 
 
 def _fill(rng: random.Random, text: str) -> str:
+    """Fill the {sha} {flag} {issue} slots of a review or description phrase."""
     return text.format(sha=f"{rng.getrandbits(28):07x}", flag=rng.choice(FLAGS), issue=rng.randint(300, 1400))
 
 
@@ -169,6 +171,7 @@ def build_body(kind: str, rng: random.Random, title: str, is_ui: bool, ticket: s
 
 
 def _files(repo: str, rng: random.Random, is_ui: bool) -> list[dict[str, Any]]:
+    """Return the changed files of a PR; UI PRs touch .tsx/.css under web/."""
     pool = API_FILES if repo == "acme/api" else (WEB_UI_FILES if is_ui else WEB_OTHER_FILES)
     paths = rng.sample(pool, rng.randint(1, min(5, len(pool))))
     if is_ui and rng.random() < 0.5:
@@ -306,11 +309,9 @@ class GitHubBuilder:
             rec["mergedAt"] = rec["closedAt"] = iso(t)
 
     def _bot_prs(self) -> list[PullRequest]:
-        """Add dependency-bot PRs: three from dependabot, one from renovate."""
+        """Add dependency-bot PRs: dependabot's is closed as obsolete, renovate's is merged."""
         rng, out = self.rng, []
-        specs = (("acme/web", "dependabot[bot]", "axios", "1.6.8", "1.7.4", "web/package.json", True),
-                 ("acme/web", "dependabot[bot]", "vite", "5.2.8", "5.4.6", "web/package.json", False),
-                 ("acme/api", "dependabot[bot]", "cryptography", "42.0.5", "43.0.1", "requirements.txt", True),
+        specs = (("acme/web", "dependabot[bot]", "axios", "1.6.8", "1.7.4", "web/package.json", False),
                  ("acme/api", "renovate[bot]", "fastapi", "0.110.0", "0.115.2", "pyproject.toml", True))
         for repo, bot, pkg, old, new, path, merge in specs:
             created = datetime.combine(self.start + timedelta(days=rng.randrange(10, self.days - 20)),

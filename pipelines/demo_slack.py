@@ -112,6 +112,7 @@ class SlackBuilder:
         self.chan = {c.name: c for c in self.convs if c.name}
 
     def _members(self, spec: str) -> list[Person]:
+        """Resolve a CHANNELS member spec ('all', team names, handles) to people."""
         words = spec.split()
         return [p for p in self.people if spec == "all" or p.team in words or p.handle in words]
 
@@ -145,6 +146,7 @@ class SlackBuilder:
         return m
 
     def _uuid(self) -> str:
+        """Return a client_msg_id drawn from the seeded generator (uuid4 would break determinism)."""
         h = f"{self.rng.getrandbits(128):032x}"
         return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
 
@@ -278,6 +280,7 @@ class SlackBuilder:
                     self.post(conv, p, self.fill(rng.choice(T.STANDUP), conv, p), at, parent)
 
     def _pick(self, zone: str, day: date, team: str) -> Person | None:
+        """Pick someone in `zone` who works on `day`, from `team` when possible."""
         pool = [p for p in self.people if p.tz == zone and work_window(p, day)]
         # Ask the team that owns the topic when it has someone in that zone.
         pool = [p for p in pool if p.team == team] or pool
@@ -497,4 +500,5 @@ def poisson(rng: random.Random, lam: float) -> int:
 
 
 def _cycle(items: tuple[Any, ...], n: int) -> list[Any]:
+    """Repeat `items` round-robin to length `n`."""
     return [items[i % len(items)] for i in range(n)]
