@@ -1,0 +1,286 @@
+"""The database file (SPEC §3, §6): other tools open it, readers never block writers, writes are atomic."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import db as dbmod
+from pipelines import jobs
+from pipelines.cli import main
+from tests.conftest import query
+from tests.helpers import (
+    digest,
+    leftovers,
+    load_and_build,
+    make_newer_workspace,
+    make_workspace,
+    messages_per_conversation,
+)
+from tests.workspace import FACTS
+
+BIN = Path(sys.executable).parent
+DUCKDB_CLI = BIN / "duckdb"
+ASYNCPULSE = BIN / "asyncpulse"
+NEWER = {**FACTS["per_conversation"], "C1": FACTS["per_conversation"]["C1"] + 2}
+
+
+@pytest.fixture(scope="module")
+def built_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample workspace ingested and built once for the module; tests copy it."""
+    root = tmp_path_factory.mktemp("built")
+    db = root / "sample.duckdb"
+    load_and_build(db, make_workspace(root / "export"))
+    return db
+
+
+@pytest.fixture
+def built(tmp_path: Path, built_db: Path) -> Path:
+    db = tmp_path / "built.duckdb"
+    shutil.copyfile(built_db, db)
+    return db
+
+
+# --- other tools open the file ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("select count(*) from raw.slack_messages", str(FACTS["messages"])),
+        ("select count(*) from staging.stg_slack__messages where is_human", str(FACTS["human"])),
+        ("select status from raw.loads", "ok"),
+    ],
+)
+def test_duckdb_1_5_cli_reads_the_file(sql: str, expected: str, built: Path) -> None:
+    if not DUCKDB_CLI.exists():
+        pytest.skip(f"{DUCKDB_CLI} missing: install the dev extra (duckdb-cli==1.5.*)")
+    version = subprocess.run([str(DUCKDB_CLI), "--version"], capture_output=True, text=True, timeout=30)
+    assert version.stdout.startswith("v1.5."), version.stdout
+    before = digest(built)
+    p = subprocess.run(
+        [str(DUCKDB_CLI), "-readonly", "-csv", "-noheader", str(built), "-c", sql],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert (p.returncode, p.stderr, p.stdout) == (0, "", expected + "\n")
+    assert digest(built) == before
+
+
+def test_harlequin_adapter_reads_the_file(built: Path) -> None:
+    from harlequin_duckdb import DuckDbAdapter
+
+    before = digest(built)
+    conn = DuckDbAdapter(conn_str=(str(built),), read_only=True, no_init=True).connect()
+    try:
+        cur = conn.execute(
+            "select conversation_id, count(*) as messages from raw.slack_messages "
+            "group by all order by conversation_id"
+        )
+        assert cur is not None
+        assert cur.columns() == [("conversation_id", "s"), ("messages", "##")]
+        assert cur.fetchall().to_pylist() == [  # type: ignore[union-attr]
+            {"conversation_id": c, "messages": n} for c, n in sorted(FACTS["per_conversation"].items())
+        ]
+        # read-only: harlequin cannot change the file either
+        from harlequin.exception import HarlequinQueryError
+
+        with pytest.raises(HarlequinQueryError):
+            conn.execute("delete from raw.slack_messages")
+        schemas = [item.label for item in conn.get_catalog().items[0].fetch_children()]
+        assert {"raw", "staging"} <= set(schemas)
+    finally:
+        conn.conn.close()
+    assert digest(built) == before
+
+
+# --- a reader in another process never blocks a writer ------------------------------------------
+
+READER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+def counts():
+    raw = con.execute("select count(*) from raw.slack_messages").fetchall()[0][0]
+    stg = con.execute("select count(*) from staging.stg_slack__messages").fetchall()[0][0]
+    return f"{raw} {stg}"
+print(counts(), flush=True)
+sys.stdin.readline()          # hold the connection open until the test says so
+print(counts(), flush=True)
+"""
+
+
+def test_a_reader_in_another_process_keeps_its_snapshot_while_ingest_and_build_run(
+    built: Path, tmp_path: Path
+) -> None:
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(built)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert reader.stdout is not None and reader.stdin is not None
+        old = f"{FACTS['messages']} {FACTS['messages']}"
+        assert reader.stdout.readline().strip() == old  # connected and reading
+
+        newer = make_newer_workspace(tmp_path / "newer")
+        env = {**os.environ, "ASYNCPULSE_DB": str(built)}
+        for argv in (["ingest", "slack", str(newer)], ["build"]):
+            p = subprocess.run([str(ASYNCPULSE), *argv], capture_output=True, text=True,
+                               env=env, timeout=120)
+            assert p.returncode == 0, p.stderr
+            assert "waiting" not in p.stderr
+
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == old  # still its old snapshot
+        assert reader.wait(timeout=30) == 0, reader.stderr.read() if reader.stderr else ""
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+            reader.wait()
+    # A new reader sees the new data.
+    assert messages_per_conversation(built) == NEWER
+    assert messages_per_conversation(built, "staging.stg_slack__messages") == NEWER
+    assert leftovers(built) == []
+
+
+def test_the_dashboard_reader_does_not_block_a_writer_in_process(built: Path, tmp_path: Path) -> None:
+    """connect_reader's connection, open during a whole ingest and build, still sees the old file."""
+    con = dbmod.connect_reader(built)
+    try:
+        load_and_build(built, make_newer_workspace(tmp_path / "newer"))
+        assert con.execute("select count(*) from raw.slack_messages").fetchall() == [(FACTS["messages"],)]
+    finally:
+        con.close()
+    assert messages_per_conversation(built) == NEWER
+
+
+# --- two writers ---------------------------------------------------------------------------------
+
+
+def _wait_for(path: Path, text: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in (path.read_text() if path.exists() else ""):
+        assert time.monotonic() < deadline, f"{path} never said {text!r}"
+        time.sleep(0.05)
+
+
+def test_two_ingests_at_once_take_turns_and_both_load(tmp_path: Path) -> None:
+    db = tmp_path / "two.duckdb"
+    first = make_workspace(tmp_path / "first")
+    second = make_newer_workspace(tmp_path / "second")
+    env = {**os.environ, "ASYNCPULSE_DB": str(db)}
+    procs: list[tuple[subprocess.Popen[bytes], Path]] = []
+    # Hold the writer lock so that both processes are certainly waiting at the same time.
+    with dbmod.writer_lock(db):
+        for name, export in (("first", first), ("second", second)):
+            err = tmp_path / f"{name}.err"
+            with open(err, "wb") as f:
+                procs.append((subprocess.Popen([str(ASYNCPULSE), "ingest", "slack", str(export)],
+                                               stdout=subprocess.DEVNULL, stderr=f, env=env), err))
+        for _, err in procs:
+            _wait_for(err, f"waiting for another asyncpulse run to finish with {db}")
+        assert not db.exists()
+    for p, err in procs:
+        assert p.wait(timeout=120) == 0, err.read_text()
+    statuses = query(db, "select status, path from raw.loads order by path").rows()
+    assert statuses == [("ok", str(first)), ("ok", str(second))]
+    assert messages_per_conversation(db) == NEWER  # the second export's two new messages, once
+    assert query(db, "select count(*) as n, count(distinct (conversation_id, ts)) as k "
+                     "from raw.slack_messages").rows() == [(FACTS["messages"] + 2,) * 2]
+    assert leftovers(db) == []
+
+
+def test_a_writer_that_cannot_wait_refuses_with_one_line(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = digest(built)
+    real_lock = dbmod.writer_lock
+    monkeypatch.setattr(dbmod, "writer_lock", lambda db, wait_seconds=600: real_lock(db, 0.3))
+    with real_lock(built):  # flock: a second open file in this process conflicts too
+        code = main(["ingest", "slack", str(make_newer_workspace(tmp_path / "newer")), "--db", str(built)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.splitlines() == [
+        f"waiting for another asyncpulse run to finish with {built} ...",
+        f"asyncpulse: {built}: another asyncpulse run is writing it "
+        f"(lock {built}.lock); try later",
+    ]
+    assert digest(built) == before
+    assert leftovers(built) == []
+
+
+# --- atomicity by failure injection ------------------------------------------------------------
+
+
+def _fail_messages_merge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make reconciling message keys raise, after every new row was appended to raw.slack_messages."""
+    from pipelines.sources import slack
+
+    def resolve_message_keys(con: duckdb.DuckDBPyConnection, load_id: str) -> tuple[int, int]:
+        (appended,) = con.execute(
+            "select count(*) from raw.slack_messages where _load_id = ?", [load_id]
+        ).fetchall()[0]
+        assert appended > 0  # the failure really is mid-write
+        raise duckdb.IOException("injected: disk full")
+
+    monkeypatch.setattr(slack, "resolve_message_keys", resolve_message_keys)
+
+
+def _fail_after_staging(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Add a broken model to the intermediate layer, so the build fails after staging was built."""
+    broken = tmp_path / "models" / "intermediate" / "int_broken__failed.sql"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("select * from staging.stg_slack__messages join no_such_table using (ts)")
+    real = dbmod.sql_files
+    monkeypatch.setattr(
+        dbmod, "sql_files",
+        lambda layer: real(layer) + ([broken] if layer == "intermediate" else []),
+    )
+
+
+@pytest.mark.parametrize("existing", [True, False], ids=["existing database", "new database"])
+@pytest.mark.parametrize("step", ["ingest", "build"])
+def test_a_failure_mid_write_leaves_the_database_byte_identical(
+    step: str, existing: bool, tmp_path: Path, built_db: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db = tmp_path / "atomic.duckdb"
+    if existing:
+        shutil.copyfile(built_db, db)
+        before = digest(db)
+    newer = make_newer_workspace(tmp_path / "newer")
+    if step == "ingest":
+        _fail_messages_merge(monkeypatch)
+        with pytest.raises(duckdb.IOException, match="injected"):
+            jobs.ingest(db, "slack", newer)
+    else:
+        _fail_after_staging(monkeypatch, tmp_path)
+        with pytest.raises(RuntimeError, match=r"^int_broken__failed\.sql: Catalog Error"):
+            jobs.build(db)
+    if existing:
+        assert digest(db) == before
+        assert messages_per_conversation(db) == FACTS["per_conversation"]
+    else:
+        assert not db.exists()
+    assert leftovers(db) == []
+
+
+def test_a_failed_build_through_the_cli_keeps_the_old_marts(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ingest succeeds (published), then a failing build leaves ingest's file as it was."""
+    assert main(["ingest", "slack", str(make_newer_workspace(tmp_path / "newer")), "--db", str(built)]) == 0
+    after_ingest = digest(built)
+    _fail_after_staging(monkeypatch, tmp_path)
+    with pytest.raises(RuntimeError):
+        main(["build", "--db", str(built)])
+    assert digest(built) == after_ingest
+    assert messages_per_conversation(built) == NEWER
+    # staging still holds the last successful build, not a half-built one
+    assert messages_per_conversation(built, "staging.stg_slack__messages") == FACTS["per_conversation"]
+    assert leftovers(built) == []
