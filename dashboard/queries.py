@@ -57,7 +57,11 @@ def load_history() -> pl.DataFrame | None:
 
 
 def message_counts() -> pl.DataFrame | None:
-    """Return human and other messages per conversation type."""
+    """Return human and other messages per conversation type; None until a build made staging."""
+    built = query("select count(*) as n from duckdb_tables() "
+                  "where schema_name = 'staging' and table_name = 'stg_slack__messages'")
+    if built is None or built.item() == 0:
+        return None
     return query(
         """select conversation_type,
                   count(*) filter (is_human) as human_messages,
