@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from pipelines.loads import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, LoadReport
+from pipelines.loads import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, LoadReport
 from pipelines.settings import PROJECT_ROOT, get_settings
 
 
@@ -77,11 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted; the database is as it was", file=sys.stderr)
         return EXIT_FAILED
     except Exception as e:  # the one-line reason; tracebacks are for developers
-        from pipelines.db import BusyError
+        from pipelines.db import BuildError, BusyError
         from pipelines.exports import ExportError
         from pipelines.people import PeopleFileError
 
-        known = (ExportError, BusyError, PeopleFileError, FileNotFoundError)
+        known = (ExportError, BusyError, BuildError, PeopleFileError, FileNotFoundError)
         if os.environ.get("ASYNCPULSE_DEBUG") or not isinstance(e, known):
             raise
         print(f"asyncpulse: {e}", file=sys.stderr)

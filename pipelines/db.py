@@ -42,6 +42,10 @@ class BusyError(Exception):
     """Another writer holds the database."""
 
 
+class BuildError(RuntimeError):
+    """A model failed to build; the message names the file and the first error line."""
+
+
 def connect_writer(path: Path) -> duckdb.DuckDBPyConnection:
     """Open `path` for writing (created in the 1.5-compatible format when new)."""
     s = get_settings()
@@ -189,7 +193,7 @@ def model_order(files: list[Path]) -> list[Path]:
     while deps:
         ready = sorted(n for n, d in deps.items() if d <= done)
         if not ready:
-            raise RuntimeError(f"models depend on each other in a cycle: {sorted(deps)}")
+            raise BuildError(f"models depend on each other in a cycle: {sorted(deps)}")
         for n in ready:
             ordered.append(by_name[n])
             done.add(n)
@@ -215,6 +219,6 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             try:
                 con.execute(f"create table {name} as\n{f.read_text()}")
             except duckdb.Error as e:
-                raise RuntimeError(f"{f.name}: {str(e).splitlines()[0]}") from e
+                raise BuildError(f"build failed in {f.name}: {str(e).splitlines()[0]}") from e
             counts[name] = int(fetch_row(con, f"select count(*) from {name}")[0])  # type: ignore[call-overload]
     return counts

@@ -14,7 +14,6 @@ import posixpath
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -188,7 +187,12 @@ def read_member(path: Path | str, kind: str, name: str) -> bytes:
         zf = _zip_cache.get(key)
         if zf is None:
             zf = _zip_cache[key] = zipfile.ZipFile(path)
-        return zf.read(name)
+        try:
+            return zf.read(name)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+            # ValueError: the callers skip the member and name it. BadZipFile
+            # messages can embed raw header bytes, hence the cut.
+            raise ValueError(f"corrupt ZIP member ({str(e)[:100]})") from e
     with tarfile.open(path) as tf:
         f = tf.extractfile(name)
         if f is None:

@@ -382,15 +382,7 @@ BAD_EXPORTS = [
     "truncated zip",
     "zip with a bad central directory",
     "random bytes named .zip",
-    pytest.param(
-        "zip with damaged members",
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=zipfile.BadZipFile,
-            reason="bug: zipfile.BadZipFile from ZipFile.read escapes as a traceback "
-            "(exports.read_member should turn it into ExportError / a skipped file)",
-        ),
-    ),
+    "zip with damaged members",
 ]
 
 

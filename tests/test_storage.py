@@ -15,6 +15,7 @@ import pytest
 from pipelines import db as dbmod
 from pipelines import jobs
 from pipelines.cli import main
+from pipelines.db import BuildError
 from tests.conftest import query
 from tests.helpers import (
     digest,
@@ -260,7 +261,7 @@ def test_a_failure_mid_write_leaves_the_database_byte_identical(
             jobs.ingest(db, "slack", newer)
     else:
         _fail_after_staging(monkeypatch, tmp_path)
-        with pytest.raises(RuntimeError, match=r"^int_broken__failed\.sql: Catalog Error"):
+        with pytest.raises(BuildError, match=r"^build failed in int_broken__failed\.sql: Catalog Error"):
             jobs.build(db)
     if existing:
         assert digest(db) == before
@@ -271,14 +272,16 @@ def test_a_failure_mid_write_leaves_the_database_byte_identical(
 
 
 def test_a_failed_build_through_the_cli_keeps_the_old_marts(
-    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """ingest succeeds (published), then a failing build leaves ingest's file as it was."""
     assert main(["ingest", "slack", str(make_newer_workspace(tmp_path / "newer")), "--db", str(built)]) == 0
     after_ingest = digest(built)
     _fail_after_staging(monkeypatch, tmp_path)
-    with pytest.raises(RuntimeError):
-        main(["build", "--db", str(built)])
+    capsys.readouterr()
+    assert main(["build", "--db", str(built)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("asyncpulse: build failed in int_broken__failed.sql: ")
     assert digest(built) == after_ingest
     assert messages_per_conversation(built) == NEWER
     # staging still holds the last successful build, not a half-built one

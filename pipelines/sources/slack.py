@@ -298,6 +298,8 @@ def load_slack(
             _insert_batch(con, result.table, report, strip)
         if progress:
             progress(report.files_read, todo)
+    if not ledger and not users and report.files_skipped:
+        raise ExportError(f"{path}: nothing in it could be read ({report.problems[0]})")
     a, r = resolve_message_keys(con, report.load_id)
     report.rows_added += a
     report.rows_replaced += r
