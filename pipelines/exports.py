@@ -194,10 +194,10 @@ def read_member(path: Path | str, kind: str, name: str) -> bytes:
             # messages can embed raw header bytes, hence the cut.
             raise ValueError(f"corrupt ZIP member ({str(e)[:100]})") from e
     with tarfile.open(path) as tf:
-        f = tf.extractfile(name)
-        if f is None:
+        member = tf.extractfile(name)
+        if member is None:
             raise OSError(f"{name}: not a regular file")
-        return f.read()
+        return member.read()
 
 
 def content_signature(data: bytes) -> str:

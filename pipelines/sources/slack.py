@@ -108,7 +108,8 @@ def parse_users(data: bytes, member: str) -> list[dict[str, Any]]:
     for u in users:
         if not isinstance(u, dict) or not isinstance(u.get("id"), str):
             continue
-        p = u.get("profile") if isinstance(u.get("profile"), dict) else {}
+        profile = u.get("profile")
+        p: dict[str, Any] = profile if isinstance(profile, dict) else {}
         rows.append({
             "id": u["id"], "team_id": _text(u.get("team_id")), "name": _text(u.get("name")),
             "real_name": _text(u.get("real_name") or p.get("real_name")),

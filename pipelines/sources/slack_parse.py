@@ -175,11 +175,11 @@ def _parse_day_batch(batch: DayBatch) -> BatchResult:
         arrays = _columns_to_arrays(cols, 0, len(cols[0]))
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
         # Rare: some file has a value of the wrong type. Find it, skip it, keep the rest.
-        bad = {}
+        bad: dict[str, str] = {}
         for lo, hi, _, member in spans:
-            why = _wrong_type(cols, lo, hi)
-            if why:
-                bad[member] = why
+            wrong = _wrong_type(cols, lo, hi)
+            if wrong:
+                bad[member] = wrong
         outcomes = [
             FileOutcome(o.member, o.size, o.signature, 0, bad[o.member]) if o.member in bad else o
             for o in outcomes
