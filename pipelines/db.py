@@ -201,6 +201,27 @@ def model_order(files: list[Path]) -> list[Path]:
     return ordered
 
 
+def _write_build_settings(con: duckdb.DuckDBPyConnection) -> None:
+    """Put the thresholds the models read into staging.build_settings (one row; no templating)."""
+    s = get_settings()
+    con.execute(
+        """create table staging.build_settings as select
+            ?::double  as bounce_offset_hours,
+            ?::integer as opener_silence_minutes,
+            ?::integer as checkin_gap_minutes,
+            ?::integer as fast_reply_minutes,
+            ?::integer as decision_min_messages,
+            ?::time    as work_start,
+            ?::time    as work_end,
+            ?::varchar as workdays,
+            ?::varchar[] as bot_logins,
+            ?::varchar as slack_workspace_url""",
+        [s.bounce_offset_hours, s.opener_silence_minutes, s.checkin_gap_minutes,
+         s.fast_reply_minutes, s.decision_min_messages, s.work_start, s.work_end, s.workdays,
+         [b.lower() for b in s.bot_logins], s.slack_workspace_url],
+    )
+
+
 def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rebuild staging, intermediate and marts from raw; return rows per relation.
 
@@ -214,6 +235,8 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         con.execute(f"drop schema if exists {layer} cascade")
     for layer in LAYERS:
         con.execute(f"create schema {layer}")
+        if layer == "staging":
+            _write_build_settings(con)
         for f in model_order(sql_files(layer)):
             name = f"{layer}.{f.stem}"
             try:

@@ -17,7 +17,6 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.settings import get_settings
 
 
 class ExportError(Exception):
@@ -69,6 +68,8 @@ def _unsafe(name: str) -> str | None:
 
 def open_export(path: Path) -> Export:
     """Open a ZIP, tar(.gz) or folder export and list its members, checking limits."""
+    from pipelines.settings import get_settings  # not at import: parse workers read members only
+
     s = get_settings()
     if not path.exists():
         raise ExportError(f"{path}: no such file or folder")

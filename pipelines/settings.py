@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # Ingest machinery.
     workers: int = Field(default=0, description="Parser processes; 0 = one per core.")
     batch_bytes: int = Field(default=16 << 20, description="Day-file bytes per parse batch.")
+    scratch_dir: Path | None = Field(
+        default=None, description="Where parsed batches wait to be loaded (default: system temp)."
+    )
     memory_limit: str = Field(default="384MB", description="DuckDB memory limit while writing.")
     max_file_bytes: int = Field(default=256 << 20, description="A larger export member is refused.")
     max_export_bytes: int = Field(default=32 << 30, description="Uncompressed ZIP size limit.")

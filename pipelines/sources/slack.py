@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -218,7 +219,7 @@ def _selected(conv: dict[str, Any], s: Settings) -> bool:
 
 
 def iter_day_batches(
-    export: Export, layout: SlackLayout, seen: set[tuple[str, str]], s: Settings
+    export: Export, layout: SlackLayout, seen: set[tuple[str, str]], s: Settings, out_dir: Path
 ) -> tuple[list[DayBatch], int]:
     """Group the day files still to parse into batches of about `batch_bytes`.
 
@@ -245,11 +246,15 @@ def iter_day_batches(
             current.append((layout.root + r, conv["id"], m.size, m.signature))
             size += m.size
             if size >= s.batch_bytes:
-                batches.append(DayBatch(str(export.path), export.kind, tuple(current)))
+                batches.append(_batch(export, current, out_dir, len(batches)))
                 current, size = [], 0
     if current:
-        batches.append(DayBatch(str(export.path), export.kind, tuple(current)))
+        batches.append(_batch(export, current, out_dir, len(batches)))
     return batches, already
+
+
+def _batch(export: Export, files: list[tuple[str, str, int, str]], out_dir: Path, n: int) -> DayBatch:
+    return DayBatch(str(export.path), export.kind, tuple(files), str(out_dir / f"batch-{n:06d}.parquet"))
 
 
 def load_slack(
@@ -279,26 +284,14 @@ def load_slack(
     report.rows_replaced += replaced
 
     seen = {(m[len(layout.root):], sig) for m, sig in known_signatures(con, SOURCE)}
-    batches, already = iter_day_batches(export, layout, seen, s)
-    if already:
-        report.notes.append(f"{already} day files unchanged since an earlier load, not parsed again")
-    total = sum(f[2] for b in batches for f in b.files)
-    workers = worker_count(s.workers) if total >= PARALLEL_MIN_BYTES else 1
-    ledger: list[tuple[str, int, str, int]] = []
-    strip = len(layout.root)
-    todo = sum(len(b.files) for b in batches)
-    for result in map_batches(parse_day_batch, batches, workers):
-        for o in result.outcomes:
-            report.files_read += 1
-            if o.problem:
-                report.files_skipped += 1
-                report.problems.append(f"{o.member[strip:]}: {o.problem}; skipped")
-            else:
-                ledger.append((o.member[strip:], o.size, o.signature, o.rows))
-        if result.table is not None:
-            _insert_batch(con, result.table, report, strip)
-        if progress:
-            progress(report.files_read, todo)
+    with tempfile.TemporaryDirectory(prefix=".asyncpulse-batches-", dir=scratch_dir(con)) as scratch:
+        batches, already = iter_day_batches(export, layout, seen, s, Path(scratch))
+        if already:
+            report.notes.append(
+                f"{already} day files unchanged since an earlier load, not parsed again"
+            )
+        ledger = _parse_batches(batches, report, len(layout.root), s, progress)
+        _insert_parquet(con, scratch, report, len(layout.root))
     if not ledger and not users and report.files_skipped:
         raise ExportError(f"{path}: nothing in it could be read ({report.problems[0]})")
     a, r = resolve_message_keys(con, report.load_id)
@@ -340,31 +333,65 @@ def _load_metadata(
     return added, replaced
 
 
+def scratch_dir(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """Return where parsed batches wait: the settings' scratch_dir, else beside the database."""
+    s = get_settings()
+    if s.scratch_dir:
+        return s.scratch_dir
+    rows = con.execute(
+        "select path from duckdb_databases() where database_name = current_database()"
+    ).fetchall()
+    return Path(rows[0][0]).parent if rows and rows[0][0] else None
+
+
+def _parse_batches(
+    batches: list[DayBatch], report: LoadReport, strip: int, s: Settings, progress: Progress | None
+) -> list[tuple[str, int, str, int]]:
+    """Parse the batches on every core; record each file's outcome; return the ledger rows."""
+    total = sum(f[2] for b in batches for f in b.files)
+    workers = worker_count(s.workers) if total >= PARALLEL_MIN_BYTES else 1
+    todo = sum(len(b.files) for b in batches)
+    ledger: list[tuple[str, int, str, int]] = []
+    for result in map_batches(parse_day_batch, batches, workers):
+        for o in result.outcomes:
+            report.files_read += 1
+            if o.problem:
+                report.files_skipped += 1
+                report.problems.append(f"{o.member[strip:]}: {o.problem}; skipped")
+            else:
+                ledger.append((o.member[strip:], o.size, o.signature, o.rows))
+        if progress:
+            progress(report.files_read, todo)
+    return ledger
+
+
 VALID_TS = r"regexp_full_match(ts, '\d{1,12}(\.\d{1,9})?')"
 
 
-def _insert_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, report: LoadReport, strip: int) -> None:
-    """Append one parsed batch to raw.slack_messages; rows without a valid ts are reported."""
-    con.register("_batch", batch)
-    try:
-        for member, n in con.execute(
-            f"select _source_file, count(*) from _batch where ts is null or not {VALID_TS} "
-            "group by all order by 1"
-        ).fetchall():
-            report.problems.append(f"{member[strip:]}: {n} messages without a valid ts; those dropped")
-        con.execute(
-            f"""insert into raw.slack_messages by name
-            select * exclude (_source_file),
-                   substr(_source_file, ?) as _source_file,
-                   ?::varchar as _load_id, ?::timestamptz as _loaded_at,
-                   hash(subtype, "user", text, thread_ts, reply_count, edited_ts, files, reactions,
-                        bot_id, username, comment_user, profile_real_name, profile_display_name)
-                     as _row_hash
-            from _batch where {VALID_TS}""",
-            [strip + 1, report.load_id, report.started_at],
-        )
-    finally:
-        con.unregister("_batch")
+def _insert_parquet(con: duckdb.DuckDBPyConnection, scratch: str, report: LoadReport, strip: int) -> None:
+    """Append every parsed batch to raw.slack_messages in one parallel insert.
+
+    Rows without a valid ts are dropped here and reported per file.
+    """
+    if not any(Path(scratch).glob("*.parquet")):
+        return
+    src = f"read_parquet('{Path(scratch) / '*.parquet'}')"
+    for member, n in con.execute(
+        f"select _source_file, count(*) from {src} where ts is null or not {VALID_TS} "
+        "group by all order by 1"
+    ).fetchall():
+        report.problems.append(f"{member[strip:]}: {n} messages without a valid ts; those dropped")
+    con.execute(
+        f"""insert into raw.slack_messages by name
+        select * exclude (_source_file),
+               substr(_source_file, ?) as _source_file,
+               ?::varchar as _load_id, ?::timestamptz as _loaded_at,
+               hash(subtype, "user", text, thread_ts, reply_count, edited_ts, files, reactions,
+                    bot_id, username, comment_user, profile_real_name, profile_display_name)
+                 as _row_hash
+        from {src} where {VALID_TS}""",
+        [strip + 1, report.load_id, report.started_at],
+    )
 
 
 def resolve_message_keys(con: duckdb.DuckDBPyConnection, load_id: str) -> tuple[int, int]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import orjson
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipelines.exports import read_member
 
@@ -41,11 +42,16 @@ MESSAGE_FIELDS: tuple[tuple[str, pa.DataType], ...] = (
 
 @dataclass(frozen=True)
 class DayBatch:
-    """Day files to parse together: (member, conversation_id, size, signature) each."""
+    """Day files to parse together: (member, conversation_id, size, signature) each.
+
+    The rows go to `out` as a Parquet file, so a worker (a local process or a
+    Dask worker) hands back only a path and the outcomes, never the data.
+    """
 
     export_path: str
     kind: str
     files: tuple[tuple[str, str, int, str], ...]
+    out: str
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,10 @@ class FileOutcome:
 
 @dataclass
 class BatchResult:
-    """A parsed batch: its rows (None when no file parsed) and an outcome per file."""
+    """A parsed batch: its Parquet file (None when no file parsed) and an outcome per file."""
 
-    table: pa.Table | None
+    parquet: str | None
+    rows: int
     outcomes: list[FileOutcome]
 
 
@@ -146,13 +153,19 @@ def parse_day_batch(batch: DayBatch) -> BatchResult:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _parse_day_batch(batch)
+        table, outcomes = _parse_day_batch(batch)
     finally:
         if was_enabled:
             gc.enable()
+    if table is None:
+        return BatchResult(None, 0, outcomes)
+    # Uncompressed: the file lives for seconds on the same disk; encoding is what we want
+    # done in parallel here, not compression.
+    pq.write_table(table, batch.out, compression="none", use_dictionary=True)
+    return BatchResult(batch.out, table.num_rows, outcomes)
 
 
-def _parse_day_batch(batch: DayBatch) -> BatchResult:
+def _parse_day_batch(batch: DayBatch) -> tuple[pa.Table | None, list[FileOutcome]]:
     cols: list[list[object]] = [[] for _ in MESSAGE_FIELDS]
     outcomes: list[FileOutcome] = []
     spans: list[tuple[int, int, str, str]] = []  # (lo, hi, conversation_id, member)
@@ -170,7 +183,7 @@ def _parse_day_batch(batch: DayBatch) -> BatchResult:
         spans.append((lo, lo + n, conversation_id, member))
         outcomes.append(FileOutcome(member, size, signature, n))
     if not spans or not cols[0]:
-        return BatchResult(None, outcomes)
+        return None, outcomes
     try:
         arrays = _columns_to_arrays(cols, 0, len(cols[0]))
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
@@ -186,7 +199,7 @@ def _parse_day_batch(batch: DayBatch) -> BatchResult:
         ]
         keep = [s for s in spans if s[3] not in bad]
         if not keep:
-            return BatchResult(None, outcomes)
+            return None, outcomes
         cols = [[v for lo, hi, _, _ in keep for v in c[lo:hi]] for c in cols]
         spans, pos = [], 0
         for lo, hi, cid, member in keep:
@@ -202,4 +215,4 @@ def _parse_day_batch(batch: DayBatch) -> BatchResult:
     conv = pa.DictionaryArray.from_arrays(indices, pa.array([s[2] for s in spans]))
     src = pa.DictionaryArray.from_arrays(indices, pa.array([s[3] for s in spans]))
     table = table.add_column(0, "conversation_id", conv).append_column("_source_file", src)
-    return BatchResult(table, outcomes)
+    return table, outcomes
