@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -167,8 +168,10 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], fmt: str, max_row
         import polars as pl
 
         df = pl.DataFrame([list(r) for r in rows], schema=names, orient="row", strict=False)
-        with pl.Config(tbl_rows=max_rows, tbl_cols=-1, fmt_str_lengths=60, tbl_hide_dataframe_shape=True,
-                       tbl_hide_column_data_types=True):
+        # Wide results scroll rather than wrap every cell into a tall column.
+        width = shutil.get_terminal_size((10_000, 24)).columns if sys.stdout.isatty() else 10_000
+        with pl.Config(tbl_rows=max_rows, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=max(width, 10_000),
+                       tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
             print(df)
         print(f"({len(rows)} rows)")
 

@@ -233,6 +233,8 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     # Start each layer empty, so a model never reads a relation left by the last build.
     for layer in reversed(LAYERS):
         con.execute(f"drop schema if exists {layer} cascade")
+    for f in sql_files("macros"):
+        con.execute(f.read_text())
     for layer in LAYERS:
         con.execute(f"create schema {layer}")
         if layer == "staging":

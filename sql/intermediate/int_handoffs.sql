@@ -1,0 +1,82 @@
+-- grain: one row per handoff (a pair of consecutive turns, A then B) in a thread
+-- The engine of SPEC §4 for Slack threads and PR conversations alike:
+--   turn     = maximal run of consecutive human events by one person
+--   handoff  = turn A followed by turn B; t_a = A's last event, t_b = B's first
+--   bounce   = both timezones known, UTC offsets at t_a differ by >= bounce_offset_hours,
+--              t_a inside A's working hours and outside B's; its wait is t_b - t_a
+with settings as (
+    select * from staging.build_settings
+),
+
+events as (
+    select thread_id, event_id, person_id, event_at
+    from intermediate.int_conversation_events
+    where is_human
+),
+
+marked as (
+    select *,
+           lag(person_id) over (partition by thread_id order by event_at, event_id) as previous_person
+    from events
+),
+
+numbered as (
+    select *,
+           sum(case when previous_person is distinct from person_id then 1 else 0 end)
+               over (partition by thread_id order by event_at, event_id rows unbounded preceding) as turn_no
+    from marked
+),
+
+turns as (
+    select thread_id, turn_no, any_value(person_id) as person_id,
+           min(event_at) as first_at, max(event_at) as last_at, count(*) as events
+    from numbered
+    group by thread_id, turn_no
+),
+
+pairs as (
+    select thread_id,
+           turn_no,
+           person_id as person_a,
+           last_at   as t_a,
+           lead(person_id) over w as person_b,
+           lead(first_at) over w  as t_b
+    from turns
+    window w as (partition by thread_id order by turn_no)
+),
+
+people as (
+    select person_id, tz, work_start_s, work_end_s, workdays_mask
+    from intermediate.int_people__matched
+),
+
+final as (
+    select
+        h.thread_id,
+        h.turn_no,
+        h.person_a,
+        h.person_b,
+        h.t_a,
+        h.t_b,
+        epoch(h.t_b - h.t_a) / 3600.0                                 as wait_hours,
+        least(h.person_a, h.person_b) || ' ↔ ' || greatest(h.person_a, h.person_b) as pair,
+        a.tz                                                          as tz_a,
+        b.tz                                                          as tz_b,
+        utc_offset_hours(a.tz, h.t_a)                                 as offset_a_hours,
+        utc_offset_hours(b.tz, h.t_a)                                 as offset_b_hours,
+        is_working(timezone(a.tz, h.t_a), a.work_start_s, a.work_end_s, a.workdays_mask) as a_working,
+        is_working(timezone(b.tz, h.t_a), b.work_start_s, b.work_end_s, b.workdays_mask) as b_working,
+        coalesce(
+            a.tz is not null and b.tz is not null
+            and abs(utc_offset_hours(a.tz, h.t_a) - utc_offset_hours(b.tz, h.t_a)) >= s.bounce_offset_hours
+            and is_working(timezone(a.tz, h.t_a), a.work_start_s, a.work_end_s, a.workdays_mask)
+            and not is_working(timezone(b.tz, h.t_a), b.work_start_s, b.work_end_s, b.workdays_mask),
+            false)                                                    as is_bounce
+    from pairs h
+    left join people a on a.person_id = h.person_a
+    left join people b on b.person_id = h.person_b
+    cross join settings s
+    where h.person_b is not null
+)
+
+select * from final

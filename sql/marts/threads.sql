@@ -1,0 +1,114 @@
+-- grain: one row per thread: a Slack parent with replies, or a pull-request conversation
+with settings as (
+    select * from staging.build_settings
+),
+
+events as (
+    select * from intermediate.int_conversation_events
+),
+
+people as (
+    select person_id, tz, work_start_s, work_end_s, workdays_mask
+    from intermediate.int_people__matched
+),
+
+openings as (
+    select thread_id, source, conversation_id, conversation_type, person_id as opener,
+           event_at as opened_at, source_ts
+    from events
+    where is_opening
+),
+
+decision_phrases as (
+    -- an outcome written down (SPEC §4 "Decision recorded"); matched case-insensitively
+    select string_agg(p, '|') as pattern from (values
+        ('decision:'), ('\bdecided\b'), ('\bwe''ll go with\b'), ('\bwe will go with\b'),
+        ('\blet''?s go with\b'), ('\bagreed\b'), ('\bresolved\b'),
+        -- a link to a design doc or RFC (a URL, or a Slack link's label), not the bare word
+        ('https?://[^\s>|]*(rfc|design|/adr|docs\.google\.com/document)'),
+        ('<https?://[^>|]*\|[^>]*\b(rfc|design doc|adr)\b[^>]*>')
+    ) as t(p)
+),
+
+check_marks as (
+    select unnest(['white_check_mark', 'heavy_check_mark', 'ballot_box_with_check',
+                   'white_check_mark::skin-tone-2', 'check', 'done']) as name
+),
+
+human as (
+    select e.*, o.opener, o.opened_at
+    from events e join openings o using (thread_id)
+    where e.is_human
+),
+
+first_replies as (
+    select thread_id, person_id as replier, event_at as replied_at
+    from human
+    where person_id is distinct from opener and event_at >= opened_at
+    qualify row_number() over (partition by thread_id order by event_at, event_id) = 1
+),
+
+per_thread as (
+    select
+        thread_id,
+        count(*)                         as messages,
+        count(distinct person_id)        as participants,
+        max(event_at)                    as last_at,
+        bool_or(regexp_matches(lower(coalesce(text, '')), (select pattern from decision_phrases))
+                or exists (select 1 from check_marks c
+                           where reactions like '%"' || c.name || '"%'))  as has_outcome
+    from human
+    group by thread_id
+),
+
+handoffs as (
+    select thread_id,
+           count(*)                                          as handoffs,
+           count(*) filter (is_bounce)                       as bounces,
+           coalesce(sum(wait_hours) filter (is_bounce), 0)   as bounce_wait_hours
+    from intermediate.int_handoffs
+    group by thread_id
+),
+
+strikes as (
+    select thread_id, max(n) // 2 as strikes
+    from (select thread_id, pair, count(*) as n from intermediate.int_handoffs group by all)
+    group by thread_id
+),
+
+final as (
+    select
+        o.thread_id,
+        o.source,
+        o.conversation_id,
+        o.conversation_type,
+        o.opened_at                                                   as started_at,
+        coalesce(t.messages, 0)                                       as messages,
+        coalesce(t.participants, 0)                                   as participants,
+        greatest(epoch(coalesce(t.last_at, o.opened_at) - o.opened_at), 0) / 3600.0 as span_hours,
+        epoch(r.replied_at - o.opened_at) / 3600.0                    as first_reply_hours,
+        (work_seconds(timezone(p.tz, r.replied_at), p.work_start_s, p.work_end_s, p.workdays_mask)
+         - work_seconds(timezone(p.tz, o.opened_at), p.work_start_s, p.work_end_s, p.workdays_mask))
+            / 3600.0                                                  as first_reply_work_hours,
+        coalesce(h.handoffs, 0)                                       as handoffs,
+        coalesce(h.bounces, 0)                                        as bounces,
+        coalesce(h.bounce_wait_hours, 0)                              as bounce_wait_hours,
+        coalesce(k.strikes, 0)                                        as strikes,
+        coalesce(k.strikes, 0) >= 3                                   as escalation_overdue,
+        coalesce(t.messages, 0) >= s.decision_min_messages and coalesce(t.has_outcome, false)
+                                                                      as decision_recorded,
+        case when o.source = 'slack' and s.slack_workspace_url is not null
+             then rtrim(s.slack_workspace_url, '/') || '/archives/' || o.conversation_id
+                  || '/p' || replace(o.source_ts, '.', '') end        as url,
+        o.opener                                                      as opener_person_id,
+        r.replier                                                     as first_replier_person_id
+    from openings o
+    left join per_thread t using (thread_id)
+    left join first_replies r using (thread_id)
+    left join people p on p.person_id = r.replier
+    left join handoffs h using (thread_id)
+    left join strikes k using (thread_id)
+    cross join settings s
+)
+
+select * from final
