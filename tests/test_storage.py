@@ -16,6 +16,7 @@ from pipelines import db as dbmod
 from pipelines import jobs
 from pipelines.cli import main
 from pipelines.db import BuildError
+from pipelines.loads import LoadReport
 from tests.conftest import query
 from tests.helpers import (
     digest,
@@ -223,9 +224,9 @@ def _fail_messages_merge(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make reconciling message keys raise, after every new row was appended to raw.slack_messages."""
     from pipelines.sources import slack
 
-    def resolve_message_keys(con: duckdb.DuckDBPyConnection, load_id: str) -> tuple[int, int]:
+    def resolve_message_keys(con: duckdb.DuckDBPyConnection, report: LoadReport) -> tuple[int, int]:
         (appended,) = con.execute(
-            "select count(*) from raw.slack_messages where _load_id = ?", [load_id]
+            "select count(*) from raw.slack_messages where _load_id = ?", [report.load_id]
         ).fetchall()[0]
         assert appended > 0  # the failure really is mid-write
         raise duckdb.IOException("injected: disk full")

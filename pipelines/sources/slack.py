@@ -294,7 +294,7 @@ def load_slack(
         _insert_parquet(con, scratch, report, len(layout.root))
     if not ledger and not users and report.files_skipped:
         raise ExportError(f"{path}: nothing in it could be read ({report.problems[0]})")
-    a, r = resolve_message_keys(con, report.load_id)
+    a, r = resolve_message_keys(con, report)
     report.rows_added += a
     report.rows_replaced += r
     record_files(con, SOURCE, report, ledger)
@@ -394,7 +394,7 @@ def _insert_parquet(con: duckdb.DuckDBPyConnection, scratch: str, report: LoadRe
     )
 
 
-def resolve_message_keys(con: duckdb.DuckDBPyConnection, load_id: str) -> tuple[int, int]:
+def resolve_message_keys(con: duckdb.DuckDBPyConnection, report: LoadReport) -> tuple[int, int]:
     """Make (conversation_id, ts) unique again after a load appended its rows; return (added, replaced).
 
     Rows are appended first and reconciled after, in three set operations,
@@ -403,11 +403,15 @@ def resolve_message_keys(con: duckdb.DuckDBPyConnection, load_id: str) -> tuple[
     same (nothing changed) and the new row when it differs (an edit).
     """
     t = "raw.slack_messages"
+    load_id = report.load_id
     repeats = con.execute(
         f"select count(*) from (select 1 from {t} where _load_id = ? group by conversation_id, ts "
         "having count(*) > 1)", [load_id]
     ).fetchall()[0][0]
     if repeats:
+        report.notes.append(
+            f"{repeats} messages appear more than once (same conversation and ts); each kept once"
+        )
         con.execute(
             f"""delete from {t} where rowid in (
                 select rid from (
