@@ -1,0 +1,78 @@
+-- grain: one row per fact about what the loaded data can and cannot tell (source, item)
+with conversations as (
+    select * from staging.stg_slack__conversations
+),
+
+messages as (
+    select * from staging.stg_slack__messages
+),
+
+people as (
+    select * from intermediate.int_people__matched
+),
+
+slack_people as (
+    -- people who wrote at least one human Slack message
+    select distinct p.person_id, p.has_known_tz, p.display_name
+    from messages m
+    join intermediate.int_identities__matched i on i.source = 'slack' and i.source_id = m.author_id
+    join people p on p.person_id = i.person_id
+    where m.is_human
+),
+
+facts as (
+    select 'slack' as source, 'conversations' as item,
+           coalesce(sum(n), 0)::varchar as value,
+           string_agg(conversation_type || ': ' || n, ', ' order by conversation_type) as note
+    from (select conversation_type, count(*) as n from conversations group by 1)
+
+    union all
+    select 'slack', 'direct messages present',
+           case when count(*) filter (conversation_type in ('dm', 'mpim')) > 0 then 'yes' else 'no' end,
+           case when count(*) filter (conversation_type in ('dm', 'mpim')) > 0
+                then 'DMs and group DMs are in the export: the conversation mix is complete'
+                else 'the export holds no DMs (most plans export public channels only): DM and group-DM shares are NULL, not 0' end
+    from conversations
+
+    union all
+    select 'slack', 'private channels present',
+           case when count(*) filter (conversation_type = 'private') > 0 then 'yes' else 'no' end,
+           case when count(*) filter (conversation_type = 'private') > 0 then null
+                else 'no private channels in the export: their share reads 0 but may not be' end
+    from conversations
+
+    union all
+    select 'slack', 'folders typed by guess', count(*)::varchar,
+           nullif(string_agg(folder || ' (' || conversation_type || ')', ', ' order by folder), '')
+    from conversations where not is_listed
+
+    union all
+    select 'slack', 'date range',
+           coalesce(min(sent_at)::date || ' → ' || max(sent_at)::date, 'no messages'),
+           count(*) filter (is_human) || ' human messages'
+    from messages
+
+    union all
+    select 'slack', 'messages by authors not in users.json', count(*)::varchar,
+           'they count, under their user id, with an unknown timezone'
+    from messages where is_unknown_author and is_human
+
+    union all
+    select 'people', 'people with a known timezone',
+           count(*) filter (has_known_tz) || ' of ' || count(*),
+           case when count(*) filter (not has_known_tz) > 0
+                then 'unknown (no bounces, no working-hours figures for them): '
+                     || string_agg(display_name, ', ' order by display_name) filter (not has_known_tz)
+                else 'everyone who wrote a message has a timezone' end
+    from slack_people
+
+    union all
+    select 'people', 'people file',
+           case when count(*) filter (in_people_file) > 0 then 'yes' else 'no' end,
+           case when count(*) filter (in_people_file) > 0
+                then count(*) filter (in_people_file) || ' people; their timezones and working hours win over Slack'
+                else 'no people file: everyone works 09:00-17:00 Mon-Fri in their Slack timezone' end
+    from people
+)
+
+select * from facts

@@ -1,0 +1,95 @@
+-- grain: one row per person and ISO week (Monday, UTC) in which they sent a human message
+-- after_hours_share  share of their messages outside their own working hours
+-- checkins_per_day   per working day with activity, bursts separated by checkin_gap_minutes+
+-- fast_reply_share   share of their replies to someone else sent within fast_reply_minutes
+-- broadcast_mentions messages with <!channel>, <!here> or <!everyone>
+-- A person whose timezone is unknown gets NULL for the first two, never a UTC guess.
+with settings as (
+    select * from staging.build_settings
+),
+
+identities as (
+    select source_id, person_id from intermediate.int_identities__matched where source = 'slack'
+),
+
+people as (
+    select person_id, tz, work_start_s, work_end_s, workdays_mask
+    from intermediate.int_people__matched
+),
+
+messages as (
+    select
+        m.message_id,
+        m.conversation_id,
+        -- replies follow their thread; top-level messages follow their conversation
+        case when m.is_reply then m.thread_id else m.conversation_id end as stream,
+        coalesce(i.person_id, 'slack:' || m.author_id) as person_id,
+        m.sent_at,
+        m.text
+    from staging.stg_slack__messages m
+    left join identities i on i.source_id = m.author_id
+    where m.is_human
+),
+
+located as (
+    select m.*,
+           timezone(p.tz, m.sent_at)                                                  as local_at,
+           is_working(timezone(p.tz, m.sent_at), p.work_start_s, p.work_end_s, p.workdays_mask) as in_hours,
+           ((p.workdays_mask >> (isodow(timezone(p.tz, m.sent_at)) - 1)) & 1) = 1       as on_workday
+    from messages m
+    left join people p using (person_id)
+),
+
+sequenced as (
+    select *,
+           lag(person_id) over (partition by stream order by sent_at, message_id) as previous_person,
+           lag(sent_at) over (partition by stream order by sent_at, message_id)   as previous_at,
+           lag(sent_at) over (partition by person_id order by sent_at, message_id) as own_previous_at
+    from located
+),
+
+flagged as (
+    select s.*,
+           date_trunc('week', s.sent_at)::date as week,
+           s.previous_person is not null and s.previous_person <> s.person_id as is_reply_to_other,
+           epoch(s.sent_at - s.previous_at) <= st.fast_reply_minutes * 60       as is_fast,
+           -- a new burst when the person's previous message is checkin_gap_minutes or more before
+           -- (or on another local day)
+           s.own_previous_at is null
+             or epoch(s.sent_at - s.own_previous_at) >= st.checkin_gap_minutes * 60
+             or timezone(p.tz, s.own_previous_at)::date <> s.local_at::date     as starts_burst,
+           regexp_matches(coalesce(s.text, ''), '<!(channel|here|everyone)(\|[^>]*)?>') as is_broadcast
+    from sequenced s
+    left join people p using (person_id)
+    cross join settings st
+),
+
+days as (
+    select person_id, week, local_at::date as local_day, count(*) filter (starts_burst) as bursts
+    from flagged
+    where on_workday
+    group by all
+),
+
+checkins as (
+    select person_id, week, avg(bursts) as checkins_per_day
+    from days
+    group by all
+),
+
+final as (
+    select
+        f.person_id                                                                 as person,
+        f.week,
+        count(*)                                                                    as messages,
+        count(*) filter (not f.in_hours) / nullif(count(f.in_hours), 0)             as after_hours_share,
+        any_value(c.checkins_per_day)                                               as checkins_per_day,
+        count(*) filter (f.is_reply_to_other and f.is_fast)
+            / nullif(count(*) filter (f.is_reply_to_other), 0)                      as fast_reply_share,
+        count(*) filter (f.is_broadcast)                                            as broadcast_mentions
+    from flagged f
+    left join checkins c using (person_id, week)
+    group by f.person_id, f.week
+)
+
+select * from final
