@@ -13,7 +13,7 @@ identities as (
 ),
 
 people as (
-    select person_id, tz, work_start_s, work_end_s, workdays_mask
+    select person_id, display_name, tz, work_start_s, work_end_s, workdays_mask
     from intermediate.int_people__matched
 ),
 
@@ -79,16 +79,18 @@ checkins as (
 
 final as (
     select
-        f.person_id                                                                 as person,
+        coalesce(any_value(p.display_name), f.person_id)                            as person,
         f.week,
         count(*)                                                                    as messages,
         count(*) filter (not f.in_hours) / nullif(count(f.in_hours), 0)             as after_hours_share,
         any_value(c.checkins_per_day)                                               as checkins_per_day,
         count(*) filter (f.is_reply_to_other and f.is_fast)
             / nullif(count(*) filter (f.is_reply_to_other), 0)                      as fast_reply_share,
-        count(*) filter (f.is_broadcast)                                            as broadcast_mentions
+        count(*) filter (f.is_broadcast)                                            as broadcast_mentions,
+        f.person_id
     from flagged f
     left join checkins c using (person_id, week)
+    left join people p using (person_id)
     group by f.person_id, f.week
 )
 
