@@ -31,6 +31,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.models import PythonModel, python_models
 from pipelines.settings import get_settings
 
 STORAGE_VERSION = "v1.5.0"
@@ -178,24 +179,23 @@ def ensure_raw(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f.read_text())
 
 
-def model_order(files: list[Path]) -> list[Path]:
-    """Order one layer's models so each runs after the relations it reads.
+def model_order(models: dict[str, str]) -> list[str]:
+    """Order one layer's models (name -> the SQL it runs) so each follows what it reads.
 
     A model names what it reads as `schema.relation`; a cycle is an error.
     """
-    by_name = {f"{f.parent.name}.{f.stem}": f for f in files}
     deps = {
-        name: {d for d in REFERENCE.findall(f.read_text().lower()) if d in by_name and d != name}
-        for name, f in by_name.items()
+        name: {d for d in REFERENCE.findall(text.lower()) if d in models and d != name}
+        for name, text in models.items()
     }
-    ordered: list[Path] = []
+    ordered: list[str] = []
     done: set[str] = set()
     while deps:
         ready = sorted(n for n, d in deps.items() if d <= done)
         if not ready:
             raise BuildError(f"models depend on each other in a cycle: {sorted(deps)}")
         for n in ready:
-            ordered.append(by_name[n])
+            ordered.append(n)
             done.add(n)
             del deps[n]
     return ordered
@@ -222,6 +222,16 @@ def _write_build_settings(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _build_python(con: duckdb.DuckDBPyConnection, model: PythonModel) -> None:
+    """Run a Python model: its query -> Polars (lazy) -> its transform -> a table."""
+    frame = model.transform(con.sql(model.reads).pl().lazy()).collect()
+    con.register("_model_output", frame.to_arrow())
+    try:
+        con.execute(f"create table {model.layer}.{model.name} as select * from _model_output")
+    finally:
+        con.unregister("_model_output")
+
+
 def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rebuild staging, intermediate and marts from raw; return rows per relation.
 
@@ -235,15 +245,22 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         con.execute(f"drop schema if exists {layer} cascade")
     for f in sql_files("macros"):
         con.execute(f.read_text())
+    python = {f"{m.layer}.{m.name}": m for m in python_models()}
     for layer in LAYERS:
         con.execute(f"create schema {layer}")
         if layer == "staging":
             _write_build_settings(con)
-        for f in model_order(sql_files(layer)):
-            name = f"{layer}.{f.stem}"
+        files = {f"{layer}.{f.stem}": f for f in sql_files(layer)}
+        texts = {name: f.read_text() for name, f in files.items()}
+        texts |= {name: m.reads for name, m in python.items() if m.layer == layer}
+        for name in model_order(texts):
+            where = files[name].name if name in files else f"the Python model {name}"
             try:
-                con.execute(f"create table {name} as\n{f.read_text()}")
+                if name in files:
+                    con.execute(f"create table {name} as\n{texts[name]}")
+                else:
+                    _build_python(con, python[name])
             except duckdb.Error as e:
-                raise BuildError(f"build failed in {f.name}: {str(e).splitlines()[0]}") from e
+                raise BuildError(f"build failed in {where}: {str(e).splitlines()[0]}") from e
             counts[name] = int(fetch_row(con, f"select count(*) from {name}")[0])  # type: ignore[call-overload]
     return counts
