@@ -58,7 +58,7 @@ flagged as (
            s.own_previous_at is null
              or epoch(s.sent_at - s.own_previous_at) >= st.checkin_gap_minutes * 60
              or timezone(p.tz, s.own_previous_at)::date <> s.local_at::date     as starts_burst,
-           regexp_matches(coalesce(s.text, ''), '<!(channel|here|everyone)(\|[^>]*)?>') as is_broadcast
+           regexp_matches(coalesce(s.text, ''), broadcast_pattern())         as is_broadcast
     from sequenced s
     left join people p using (person_id)
     cross join settings st

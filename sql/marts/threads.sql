@@ -19,22 +19,6 @@ openings as (
     where is_opening
 ),
 
-decision_phrases as (
-    -- an outcome written down (SPEC §4 "Decision recorded"); matched case-insensitively
-    select string_agg(p, '|') as pattern from (values
-        ('decision:'), ('\bdecided\b'), ('\bwe''ll go with\b'), ('\bwe will go with\b'),
-        ('\blet''?s go with\b'), ('\bagreed\b'), ('\bresolved\b'),
-        -- a link to a design doc or RFC (a URL, or a Slack link's label), not the bare word
-        ('https?://[^\s>|]*(rfc|design|/adr|docs\.google\.com/document)'),
-        ('<https?://[^>|]*\|[^>]*\b(rfc|design doc|adr)\b[^>]*>')
-    ) as t(p)
-),
-
-check_marks as (
-    select unnest(['white_check_mark', 'heavy_check_mark', 'ballot_box_with_check',
-                   'white_check_mark::skin-tone-2', 'check', 'done']) as name
-),
-
 human as (
     select e.*, o.opener, o.opened_at
     from events e join openings o using (thread_id)
@@ -54,9 +38,8 @@ per_thread as (
         count(*)                         as messages,
         count(distinct person_id)        as participants,
         max(event_at)                    as last_at,
-        bool_or(regexp_matches(lower(coalesce(text, '')), (select pattern from decision_phrases))
-                or exists (select 1 from check_marks c
-                           where reactions like '%"' || c.name || '"%'))  as has_outcome
+        bool_or(regexp_matches(lower(coalesce(text, '')), decision_pattern())
+                or regexp_matches(coalesce(reactions, ''), check_mark_pattern()))  as has_outcome
     from human
     group by thread_id
 ),
