@@ -39,8 +39,12 @@ def make_parser() -> argparse.ArgumentParser:
 
     ing = sub.add_parser("ingest", help="load an export (idempotent and incremental)")
     _add_db(ing, top=False)
-    ing.add_argument("source", choices=["slack"], help="what kind of export")
-    ing.add_argument("path", type=Path, help="the export: a ZIP or the folder it unpacks to")
+    ing.add_argument("source", choices=["slack", "github"], help="what kind of export")
+    ing.add_argument(
+        "path", type=Path,
+        help="the export: Slack's ZIP or its folder; GitHub's gh JSON file, REST dump folder, "
+        "or migration archive (.tar.gz or folder)",
+    )
 
     b = sub.add_parser("build", help="rebuild staging and marts from raw")
     _add_db(b, top=False)
@@ -49,6 +53,7 @@ def make_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="the nightly Prefect flow: ingest what is given, then build")
     _add_db(r, top=False)
     r.add_argument("--slack", type=Path, help="Slack export (ZIP or folder)")
+    r.add_argument("--github", type=Path, help="GitHub export (gh JSON, REST dump, migration archive)")
     r.add_argument("--people", type=Path, help="people.csv; stored for later builds")
 
     q = sub.add_parser("sql", help="run one read-only query")
@@ -115,7 +120,8 @@ def cmd_build(args: argparse.Namespace, database: Path) -> int:
 def cmd_run(args: argparse.Namespace, database: Path) -> int:
     from pipelines.flows import nightly
 
-    reports = nightly(db=str(database), slack=_opt(args.slack), people=_opt(args.people))
+    reports = nightly(db=str(database), slack=_opt(args.slack), github=_opt(args.github),
+                      people=_opt(args.people))
     codes = [_report(LoadReport(**r)) for r in reports]
     return EXIT_PARTIAL if EXIT_PARTIAL in codes else max(codes, default=EXIT_OK)
 
@@ -207,6 +213,7 @@ def cmd_demo(args: argparse.Namespace, database: Path) -> int:
           + ", ".join(f"{v} {k}" for k, v in counts.items()), file=sys.stderr)
     demo_db = s.demo_db  # never the user's database
     code = _report(jobs.ingest(demo_db, "slack", out / "slack"))
+    code = max(code, _report(jobs.ingest(demo_db, "github", out / "github" / "prs.json")))
     jobs.build(demo_db, out / "people.csv")
     print(f"built {demo_db}", file=sys.stderr)
     if code not in (EXIT_OK,) or args.no_dashboard:

@@ -31,13 +31,15 @@ def build_task(work: str, people: str | None) -> dict[str, int]:
 
 @flow(name="nightly", log_prints=True)
 def nightly(
-    db: str, slack: str | None = None, people: str | None = None
+    db: str, slack: str | None = None, github: str | None = None, people: str | None = None
 ) -> list[dict[str, Any]]:
     """Ingest whatever is configured, then build; publish atomically. Return the load reports."""
     reports: list[dict[str, Any]] = []
     with writable_copy(Path(db)) as work:
         if slack:
             reports.append(ingest_task(str(work), "slack", slack))
+        if github:
+            reports.append(ingest_task(str(work), "github", github))
         changed = any(r["status"] != "unchanged" for r in reports)
         if changed or people or not reports:
             build_task(str(work), people)

@@ -25,7 +25,11 @@ def _loader(source: str) -> Loader:
         from pipelines.sources.slack import load_slack
 
         return load_slack
-    raise ValueError(f"unknown source {source!r}: expected 'slack'")
+    if source == "github":
+        from pipelines.sources.github import load_github
+
+        return load_github
+    raise ValueError(f"unknown source {source!r}: expected 'slack' or 'github'")
 
 
 def ingest_into(work: Path, source: str, path: Path) -> LoadReport:

@@ -121,7 +121,7 @@ def test_usage_error_as_a_real_process(tmp_path: Path) -> None:
     )
     assert (p.returncode, p.stdout) == (2, "")
     assert p.stderr.splitlines()[-1] == (
-        "asyncpulse ingest: error: argument source: invalid choice: 'github-typo' (choose from 'slack')"
+        "asyncpulse ingest: error: argument source: invalid choice: 'github-typo' (choose from 'slack', 'github')"
     )
 
 

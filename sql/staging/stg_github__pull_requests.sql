@@ -1,0 +1,55 @@
+-- grain: one row per pull request (repo, number); pr_id = 'github:<owner/repo>#<number>'
+with prs as (
+    select * from raw.github_pull_requests
+),
+
+files as (
+    select repo, number, files from raw.github_pr_files
+),
+
+users as (
+    select lower(login) as login_key, is_bot from staging.stg_github__users
+),
+
+-- when a PR left draft: its first ready_for_review, where the export has timeline events
+ready as (
+    select repo, number, min(try_cast("at" as timestamptz)) as ready_event_at
+    from raw.github_events
+    where kind = 'ready_for_review'
+    group by all
+),
+
+final as (
+    select
+        'github:' || p.repo || '#' || p.number                          as pr_id,
+        p.repo,
+        cast(p.number as integer)                                        as number,
+        p.author_login,
+        coalesce(u.is_bot, false)                                        as author_is_bot,
+        p.title,
+        coalesce(p.body, '')                                             as body,  -- gh says '', REST null
+        try_cast(p.created_at as timestamptz)                            as created_at,
+        case when coalesce(p.is_draft, false) then null
+             else coalesce(r.ready_event_at, try_cast(p.created_at as timestamptz)) end as ready_at,
+        try_cast(p.closed_at as timestamptz)                             as closed_at,
+        try_cast(p.merged_at as timestamptz)                             as merged_at,
+        coalesce(p.is_draft, false)                                      as is_draft,
+        coalesce(p.labels, [])                                           as labels,
+        p.url,
+        list_transform(f.files, lambda x: x.path)                             as files,
+        coalesce(p.additions, list_sum(list_transform(f.files, lambda x: x.additions))) as additions,
+        coalesce(p.deletions, list_sum(list_transform(f.files, lambda x: x.deletions))) as deletions,
+        case when p.merged_at is not null then 'merged'
+             when p.closed_at is not null then 'closed'
+             when coalesce(p.is_draft, false) then 'draft'
+             else 'open' end                                             as state,
+        r.ready_event_at is not null                                     as has_ready_event,
+        p.layout,
+        p._load_id
+    from prs p
+    left join files f on f.repo = p.repo and f.number = p.number
+    left join users u on u.login_key = lower(p.author_login)
+    left join ready r on r.repo = p.repo and r.number = p.number
+)
+
+select * from final
