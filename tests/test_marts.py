@@ -127,3 +127,24 @@ def test_coverage_by_hand(week_db: Path) -> None:
         ("slack", "private channels present", "no",
          "no private channels in the export: their share reads 0 but may not be"),
     ]
+
+
+def test_openers_are_channel_thread_parents_and_dms_after_silence(tmp_path: Path, db_path: Path) -> None:
+    """In the week: no channel message has replies; in D1 "hey ben" opens (first message),
+    ben answers 3 minutes later (not an opener), ana writes again 10 h later (an opener),
+    ben 20 minutes after that (not). A thread parent in C1 with a reply is an opener;
+    its reply is not."""
+    e = build_week(SlackExport(tmp_path / "e"))
+    e.day("general", "2024-03-13", [
+        msg("U2", "Can someone review https://github.com/acme/api/pull/7 today?", ts("2024-03-13", 9),
+            thread_ts=ts("2024-03-13", 9), reply_count=1),
+        msg("U1", "on it", ts("2024-03-13", 16), thread_ts=ts("2024-03-13", 9)),
+    ])
+    jobs.ingest(db_path, "slack", e.root)
+    jobs.build(db_path)
+    got = query(db_path, "select message_id, conversation_type, author, low_context from marts.openers order by message_id")
+    assert got.rows() == [
+        (f"C1:{ts('2024-03-13', 9)}", "public", "Ben", False),
+        (f"D1:{ts('2024-03-11', 16, 50)}", "dm", "Ana", True),
+        (f"D1:{ts('2024-03-12', 3)}", "dm", "Ana", False),
+    ]

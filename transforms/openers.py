@@ -58,8 +58,13 @@ def _ascii(regex: str) -> str:
 
 
 def _words(fragments: list[str]) -> str:
-    """Join word fragments into one regex, each bounded by word boundaries."""
-    return _ascii(r"\b(?:" + "|".join(fragments) + r")\b")
+    """Join word fragments into one regex, each bounded by word boundaries.
+
+    The closing boundary also accepts a non-word character or the end, so a
+    fragment ending in a symbol ("40%", "b/c") still matches before a space
+    (Rust regex has no look-ahead; consuming one separator is harmless here).
+    """
+    return _ascii(r"\b(?:" + "|".join(fragments) + r")(?:\b|\W|$)")
 
 
 def _patterns(fragments: list[str]) -> str:
@@ -99,8 +104,13 @@ def _strip_greetings(norm: pl.Expr, vocab: dict[str, Any]) -> pl.Expr:
     """Remove greetings and vague asks, with the punctuation that follows them."""
     lc = vocab["low_context"]
     trailing = r"[\s?!.,:;~\-]*"
-    return norm.str.replace_all(_words(lc["vague_asks"]) + trailing, " ").str.replace_all(
-        _words(lc["greetings"]) + trailing, " "
+    # A single word right after an opening greeting is whom it greets ("hey ben", "hi Dan"):
+    # a name is no more context than a mention.
+    addressed = r"^\s*" + _words(lc["greetings"]) + r"[\s,]+[\p{L}][\p{L}'\-]*" + trailing + r"(?:$|[\s,]|\b)"
+    return (
+        norm.str.replace_all(addressed, " ")
+        .str.replace_all(_words(lc["vague_asks"]) + trailing, " ")
+        .str.replace_all(_words(lc["greetings"]) + trailing, " ")
     )
 
 
@@ -139,6 +149,20 @@ def _why(norm: pl.Expr, vocab: dict[str, Any]) -> pl.Expr:
     return (
         text.str.contains(_either(_words(why["words"]), _patterns(why["patterns"]))) | causal_since
     )
+
+
+def _statement_after_question(marked: pl.Expr, vocab: dict[str, Any]) -> pl.Expr:
+    """Tell whether a justifying statement follows the last question (see [why_after_ask])."""
+    rule = vocab["why_after_ask"]
+    tail = marked.str.extract(r"\?\s*([^?]*)$", 1)
+    low = tail.str.to_lowercase()
+    words = low.str.replace_all(r"\bzz(?:link|mention|channel|emoji)\b", " ")
+    return (
+        (words.str.count_matches(r"[\p{L}]{2,}") >= rule["min_words"])
+        & ~low.str.contains(_ascii(rule["pointer"]))
+        & ~low.str.contains(_ascii(rule["expectation"]))
+        & ~low.str.contains(_ascii(rule["what"]))
+    ).fill_null(False)
 
 
 def classify_openers(messages: pl.LazyFrame, text_col: str = "text") -> pl.LazyFrame:
@@ -182,6 +206,11 @@ def classify_openers(messages: pl.LazyFrame, text_col: str = "text") -> pl.LazyF
                 ~pl.col("low_context")
                 & stripped.str.contains(_either(_words(ask["words"]), _patterns(ask["patterns"])))
             ).alias("has_ask"),
+        )
+        .with_columns(
+            pl.col("has_why")
+            | (pl.col("has_ask") & norm.str.contains(_patterns(vocab["why"]["ask_patterns"])))
+            | (pl.col("has_ask") & _statement_after_question(pl.col(_MARKED), vocab))
         )
         .with_columns(
             pl.col("has_expectation") | (pl.col(_TIME) & pl.col("has_ask")),
