@@ -26,8 +26,15 @@ class PythonModel:
 def python_models() -> list[PythonModel]:
     """Return every Python model (imported here, so a build without them stays light)."""
     from transforms.openers import classify_openers
+    from transforms.pr_quality import score_descriptions
 
     return [
+        PythonModel(
+            "intermediate",
+            "int_pull_requests__scored",
+            "select pr_id, body, files from staging.stg_github__pull_requests",
+            score_descriptions,
+        ),
         PythonModel(
             "intermediate",
             "int_openers__classified",

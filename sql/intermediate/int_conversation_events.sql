@@ -1,12 +1,13 @@
 -- grain: one row per event of a threaded conversation: each message of a Slack thread
--- (a parent with replies). Pull-request conversations join this table with the same
--- columns, so one engine (int_handoffs) computes turns, handoffs and bounces for both.
+-- (a parent with replies), and each event of a pull request (opened, reviews, review
+-- comments, conversation comments). One engine (int_handoffs) computes turns, handoffs
+-- and bounces for both.
 with messages as (
     select * from staging.stg_slack__messages
 ),
 
 identities as (
-    select source_id, person_id from intermediate.int_identities__matched where source = 'slack'
+    select source, source_id, person_id from intermediate.int_identities__matched
 ),
 
 threads as (
@@ -17,7 +18,7 @@ threads as (
     having count(*) filter (not is_reply and ts = thread_ts) = 1 and count(*) filter (is_reply) > 0
 ),
 
-final as (
+slack_events as (
     select
         m.thread_id,
         'slack'                                   as source,
@@ -33,10 +34,40 @@ final as (
         m.text,
         m.reactions,
         m.has_files,
-        m.ts                                      as source_ts
+        m.ts                                      as source_ts,
+        null::varchar                             as url
     from messages m
     join threads t using (thread_id)
-    left join identities i on i.source_id = m.author_id
+    left join identities i on i.source = 'slack' and i.source_id = m.author_id
+),
+
+pr_events as (
+    select
+        e.pr_id                                   as thread_id,
+        'github'                                  as source,
+        e.repo                                    as conversation_id,
+        'pull_request'                            as conversation_type,
+        e.event_key                               as event_id,
+        e.kind,
+        e.kind = 'opened'                         as is_opening,
+        lower(e.author_login)                     as author_id,
+        coalesce(i.person_id, 'github:' || lower(e.author_login)) as person_id,
+        not e.author_is_bot                       as is_human,
+        e."at"                                    as event_at,
+        e.body                                    as text,
+        null::varchar                             as reactions,
+        false                                     as has_files,
+        null::varchar                             as source_ts,
+        p.url
+    from staging.stg_github__events e
+    join staging.stg_github__pull_requests p using (pr_id)
+    left join identities i on i.source = 'github' and i.source_id = lower(e.author_login)
+),
+
+final as (
+    select * from slack_events
+    union all by name
+    select * from pr_events
 )
 
 select * from final

@@ -14,9 +14,10 @@ people as (
 
 openings as (
     select thread_id, source, conversation_id, conversation_type, person_id as opener,
-           event_at as opened_at, source_ts
+           event_at as opened_at, source_ts, url as source_url
     from events
     where is_opening
+    qualify row_number() over (partition by thread_id order by event_at, event_id) = 1
 ),
 
 human as (
@@ -80,7 +81,8 @@ final as (
         coalesce(k.strikes, 0) >= 3                                   as escalation_overdue,
         coalesce(t.messages, 0) >= s.decision_min_messages and coalesce(t.has_outcome, false)
                                                                       as decision_recorded,
-        case when o.source = 'slack' and s.slack_workspace_url is not null
+        case when o.source = 'github' then o.source_url
+             when s.slack_workspace_url is not null
              then rtrim(s.slack_workspace_url, '/') || '/archives/' || o.conversation_id
                   || '/p' || replace(o.source_ts, '.', '') end        as url,
         o.opener                                                      as opener_person_id,

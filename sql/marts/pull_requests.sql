@@ -1,0 +1,113 @@
+-- grain: one row per pull request (SPEC §3 "marts.pull_requests")
+-- quality          0-100, the share of applicable description checks met (transforms/pr_quality.py)
+-- time_to_first_review_hours  ready_at (else created_at) -> the first review or comment by a
+--                  human other than the author; `_work_hours` counts only the reviewer's hours
+-- review_rounds    reviewer turns followed by an author turn in the PR conversation
+-- bounces, bounce_wait_hours  the thread engine's, on the PR conversation
+-- slack_mentions   human Slack messages that link the PR
+with prs as (
+    select * from staging.stg_github__pull_requests
+),
+
+scored as (
+    select * from intermediate.int_pull_requests__scored
+),
+
+events as (
+    select * from intermediate.int_conversation_events where source = 'github'
+),
+
+identities as (
+    select source_id, person_id from intermediate.int_identities__matched where source = 'github'
+),
+
+people as (
+    select person_id, display_name, tz, work_start_s, work_end_s, workdays_mask
+    from intermediate.int_people__matched
+),
+
+authors as (
+    select p.pr_id, coalesce(i.person_id, 'github:' || lower(p.author_login)) as author_person_id
+    from prs p
+    left join identities i on i.source_id = lower(p.author_login)
+),
+
+first_reviews as (
+    select e.thread_id as pr_id, e.person_id as reviewer, e.event_at as reviewed_at
+    from events e
+    join authors a on a.pr_id = e.thread_id
+    join prs p on p.pr_id = e.thread_id
+    where e.is_human and not e.is_opening
+      and e.person_id <> a.author_person_id
+      and e.event_at >= coalesce(p.ready_at, p.created_at)
+    qualify row_number() over (partition by e.thread_id order by e.event_at, e.event_id) = 1
+),
+
+rounds as (
+    select h.thread_id as pr_id, count(*) as review_rounds
+    from intermediate.int_handoffs h
+    join authors a on a.pr_id = h.thread_id
+    where h.person_b = a.author_person_id and h.person_a <> a.author_person_id
+    group by 1
+),
+
+mentions as (
+    -- every PR link in human Slack messages, e.g. <https://github.com/acme/api/pull/12|#12>
+    select lower(m[1]) as repo, m[2]::integer as number, count(*) as slack_mentions
+    from (
+        select unnest(regexp_extract_all(text, 'github\.com/([\w.-]+/[\w.-]+)/pull/(\d+)', 0)) as link
+        from staging.stg_slack__messages
+        where is_human and text like '%github.com/%/pull/%'
+    ) l,
+    lateral (select regexp_extract(l.link, 'github\.com/([\w.-]+/[\w.-]+)/pull/(\d+)', ['r', 'n'])) x(parts),
+    lateral (select [parts.r, parts.n] as m)
+    group by all
+),
+
+threads as (
+    select thread_id as pr_id, bounces, bounce_wait_hours from marts.threads where source = 'github'
+),
+
+final as (
+    select
+        p.repo,
+        p.number,
+        coalesce(ap.display_name, p.author_login)                   as author,
+        p.created_at,
+        p.ready_at,
+        p.merged_at,
+        s.quality,
+        s.has_body, s.has_why, s.has_link, s.has_testing, s.has_risk, s.has_focus, s.has_visuals,
+        s.visuals_needed,
+        epoch(f.reviewed_at - coalesce(p.ready_at, p.created_at)) / 3600.0 as time_to_first_review_hours,
+        (work_seconds(timezone(rp.tz, f.reviewed_at), rp.work_start_s, rp.work_end_s, rp.workdays_mask)
+         - work_seconds(timezone(rp.tz, coalesce(p.ready_at, p.created_at)), rp.work_start_s,
+                        rp.work_end_s, rp.workdays_mask)) / 3600.0 as time_to_first_review_work_hours,
+        coalesce(r.review_rounds, 0)                                as review_rounds,
+        coalesce(t.bounces, 0)                                      as bounces,
+        coalesce(t.bounce_wait_hours, 0)                            as bounce_wait_hours,
+        coalesce(m.slack_mentions, 0)                               as slack_mentions,
+        p.url,
+        p.pr_id,
+        p.title,
+        p.author_is_bot                                             as is_bot_author,
+        a.author_person_id,
+        p.is_draft,
+        p.closed_at,
+        s.missing,
+        case when s.quality < 40 then '0-39' when s.quality < 70 then '40-69' else '70-100' end
+                                                                    as quality_band,
+        epoch(p.merged_at - coalesce(p.ready_at, p.created_at)) / 3600.0 as time_to_merge_hours,
+        f.reviewer                                                  as first_reviewer_person_id
+    from prs p
+    join scored s using (pr_id)
+    join authors a using (pr_id)
+    left join people ap on ap.person_id = a.author_person_id
+    left join first_reviews f using (pr_id)
+    left join people rp on rp.person_id = f.reviewer
+    left join rounds r using (pr_id)
+    left join threads t using (pr_id)
+    left join mentions m on m.repo = lower(p.repo) and m.number = p.number
+)
+
+select * from final
