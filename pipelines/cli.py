@@ -62,6 +62,10 @@ def make_parser() -> argparse.ArgumentParser:
     q.add_argument("--format", choices=["table", "csv", "json"], default="table")
     q.add_argument("--max-rows", type=int, default=200, help="rows shown in table format")
 
+    pe = sub.add_parser("people", help="everyone: source ids, timezone, working hours, how matched")
+    _add_db(pe, top=False)
+    pe.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
     d = sub.add_parser("dashboard", help="start the Streamlit dashboard")
     _add_db(d, top=False)
     d.add_argument("--port", type=int, default=8501)
@@ -82,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; the database is as it was", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:  # `asyncpulse sql ... | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as e:  # the one-line reason; tracebacks are for developers
         from pipelines.db import BuildError, BusyError
         from pipelines.exports import ExportError
@@ -182,6 +189,44 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], fmt: str, max_row
         print(f"({len(rows)} rows)")
 
 
+PEOPLE_QUERY = """
+    select display_name as person, coalesce(team, '') as team,
+           array_to_string(slack_ids, ' ') as slack_ids,
+           array_to_string(github_logins, ' ') as github_logins,
+           coalesce(tz, 'UNKNOWN') as tz, coalesce(tz_source, '') as tz_from,
+           printf('%02d:%02d-%02d:%02d %s', work_start_s // 3600, work_start_s % 3600 // 60,
+                  work_end_s // 3600, work_end_s % 3600 // 60, workdays_label(workdays_mask))
+               as working_hours,
+           schedule_source as hours_from, matched_by, coalesce(problems, '') as problems
+    from intermediate.int_people__matched p
+    order by p.has_known_tz, p.team nulls last, p.display_name
+"""
+
+
+def cmd_people(args: argparse.Namespace, database: Path) -> int:
+    """List everyone with their ids, timezone, hours and matching; name who has no timezone."""
+    import duckdb
+
+    from pipelines.db import connect_reader
+
+    con = connect_reader(database)
+    try:
+        cur = con.execute(PEOPLE_QUERY)
+        names = [d[0] for d in cur.description or []]
+        rows = cur.fetchall()
+    except duckdb.CatalogException:
+        print("asyncpulse: nothing built yet: run `asyncpulse build` first", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        con.close()
+    _print_rows(names, rows, args.format, max_rows=10_000)
+    unknown = [r[0] for r in rows if r[4] == "UNKNOWN"]
+    if unknown:
+        print(f"{len(unknown)} of {len(rows)} people have no known timezone "
+              f"(no bounces or working-hours figures for them): {', '.join(unknown)}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_dashboard(args: argparse.Namespace, database: Path) -> int:
     return serve_dashboard(database, args.port)
 
@@ -226,6 +271,7 @@ COMMANDS = {
     "build": cmd_build,
     "run": cmd_run,
     "sql": cmd_sql,
+    "people": cmd_people,
     "dashboard": cmd_dashboard,
     "demo": cmd_demo,
 }

@@ -45,3 +45,17 @@ create or replace macro work_seconds(l, ws, we, mask) as (
 create or replace macro utc_offset_hours(tz, t) as (
     (epoch(timezone(tz, t)) - epoch(t)) / 3600.0
 );
+
+-- A mask back to words: 31 -> 'Mon-Fri', 15 -> 'Mon-Thu', 79 -> 'Mon,Tue,Wed,Thu,Sun'
+create or replace macro workdays_label(mask) as (
+    with d as (
+        select list_filter(range(1, 8), lambda i: ((mask >> (i - 1)) & 1) = 1) as days,
+               ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as names
+    )
+    select case when mask is null or len(days) = 0 then null
+                when mask = 127 then 'every day'
+                when len(days) = 1 then names[days[1]]
+                when days[-1] - days[1] + 1 = len(days) then names[days[1]] || '-' || names[days[-1]]
+                else array_to_string(list_transform(days, lambda i: names[i]), ',') end
+    from d
+);
