@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-
 class ExportError(Exception):
     """The export as a whole cannot be read; the message is one line for the user."""
 
