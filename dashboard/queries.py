@@ -1,20 +1,36 @@
-"""Typed queries over the database for the dashboard: ? parameters, Polars out.
+"""Typed queries over the marts for the dashboard: ? parameters, Polars out.
 
 Every call opens the published file read-only and closes it again, so the
 dashboard never holds the file the nightly run replaces. Results are cached
 per file version (path, inode, mtime): a new build is seen on the next run.
+
+Pages call these functions and nothing else; each function reads the marts
+(and the intermediate models that drill-downs need), never staging messages,
+so each stays fast at a million messages. A mart that a newer build brings
+(`marts.pull_requests`, `marts.pr_payoff`) is looked up in the catalog first:
+until it exists, its functions return None and the page shows an empty state.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 import streamlit as st
 
 from pipelines.db import connect_reader
 from pipelines.settings import get_settings
+
+State = Literal["missing", "empty", "unbuilt", "built"]
+GOOD_BAND, THIN_BAND = "70-100", "0-39"
+# The PRs the PR figures describe, as marts.pr_payoff counts them: by people, out of draft.
+HUMAN_PRS = "not coalesce(is_bot_author, false) and not coalesce(is_draft, false)"
+PR_SCOPE = "{scope} and " + HUMAN_PRS
+BANDS = ("0-39", "40-69", "70-100")
 
 
 def database() -> Path:
@@ -32,11 +48,11 @@ def version() -> tuple[str, int, int] | None:
     return (str(p), st_.st_ino, st_.st_mtime_ns)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_data(show_spinner=False, max_entries=512)
 def _query(sql: str, params: tuple[object, ...], file_version: tuple[str, int, int]) -> pl.DataFrame:
     con = connect_reader(Path(file_version[0]))
     try:
-        return con.sql(sql, params=list(params)).pl()
+        return con.sql(sql, params=[list(x) if isinstance(x, tuple) else x for x in params]).pl()
     finally:
         con.close()
 
@@ -47,8 +63,45 @@ def query(sql: str, *params: object) -> pl.DataFrame | None:
     return None if v is None else _query(sql, params, v)
 
 
+# --- what is there -----------------------------------------------------------------------------
+
+
+def tables() -> frozenset[str]:
+    """Return the `schema.table` names in the database (empty when there is none)."""
+    df = query("select schema_name || '.' || table_name as name from duckdb_tables()")
+    return frozenset() if df is None else frozenset(df["name"].to_list())
+
+
+def has(*names: str) -> bool:
+    """Return whether every one of the `schema.table` names exists."""
+    present = tables()
+    return all(n in present for n in names)
+
+
+def state() -> State:
+    """Return how far the database got: missing, empty (nothing loaded), unbuilt, built."""
+    if version() is None:
+        return "missing"
+    if not has("raw.loads"):
+        return "empty"
+    loads = query("select count(*) filter (status <> 'failed') as n from raw.loads")
+    if loads is None or loads.item() == 0:
+        return "empty"
+    return "built" if has("marts.threads", "marts.coverage", "intermediate.int_people__matched") else "unbuilt"
+
+
+def has_prs() -> bool:
+    """Return whether any pull request is loaded (the mart exists, empty, without GitHub data)."""
+    if not has("marts.pull_requests"):
+        return False
+    n = query("select count(*) from marts.pull_requests")
+    return n is not None and n.item() > 0
+
+
 def load_history() -> pl.DataFrame | None:
     """Return the ingest history, newest first."""
+    if not has("raw.loads"):
+        return None
     return query(
         """select started_at, source, status, path, files_read, files_skipped,
                   rows_added, rows_replaced, len(problems) as problems
@@ -56,16 +109,516 @@ def load_history() -> pl.DataFrame | None:
     )
 
 
-def message_counts() -> pl.DataFrame | None:
-    """Return human and other messages per conversation type; None until a build made staging."""
-    built = query("select count(*) as n from duckdb_tables() "
-                  "where schema_name = 'staging' and table_name = 'stg_slack__messages'")
-    if built is None or built.item() == 0:
+def data_as_of() -> pl.DataFrame | None:
+    """Return per source: the last successful load, the last load's status and its problems."""
+    if not has("raw.loads"):
         return None
     return query(
-        """select conversation_type,
-                  count(*) filter (is_human) as human_messages,
-                  count(*) filter (not is_human) as other_messages,
-                  count(distinct conversation_id) as conversations
-           from staging.stg_slack__messages group by all order by human_messages desc"""
+        """with ranked as (
+               select *, row_number() over (partition by source order by started_at desc) as rn
+               from raw.loads)
+           select source,
+                  (select max(finished_at) from raw.loads o
+                   where o.source = r.source and o.status in ('ok', 'partial', 'unchanged')) as last_ok_at,
+                  status as last_status,
+                  coalesce(array_to_string(problems, '; '), '') as last_problems
+           from ranked r where rn = 1 order by source"""
     )
+
+
+def coverage() -> pl.DataFrame | None:
+    """Return marts.coverage: what the loaded data can and cannot tell."""
+    if not has("marts.coverage"):
+        return None
+    return query("select source, item, value, note from marts.coverage order by source, item")
+
+
+def coverage_flags() -> dict[str, str | None]:
+    """Return the coverage facts other pages caption: DMs present, people with a known timezone."""
+    df = coverage()
+    if df is None:
+        return {}
+    return {f"{s}:{i}": v for s, i, v in df.select("source", "item", "value").iter_rows()}
+
+
+def coverage_note(source: str, item: str) -> str | None:
+    """Return the note of one coverage row (e.g. who has an unknown timezone)."""
+    df = coverage()
+    if df is None:
+        return None
+    hit = df.filter((pl.col("source") == source) & (pl.col("item") == item))
+    return None if hit.is_empty() else hit["note"].item()
+
+
+# --- filters -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The sidebar's choices: a date range (inclusive, UTC days), conversations and teams."""
+
+    start: date | None = None
+    end: date | None = None
+    channels: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+
+    def params(self) -> tuple[object, ...]:
+        """Return the four parameters SCOPE takes."""
+        return (self.start, self.end, self.channels or None, self.teams or None)
+
+
+# Every filtered query starts with this: the filter values once, as a one-row relation `p`,
+# and the identifiers (person ids, GitHub logins, Slack ids) of the chosen teams' members.
+SCOPE = """
+with p as (select ?::date as d0, ?::date as d1, ?::varchar[] as channels, ?::varchar[] as teams),
+team_keys as (
+    select unnest(list_concat([person_id], coalesce(github_logins, []::varchar[]),
+                              coalesce(slack_ids, []::varchar[]))) as key
+    from intermediate.int_people__matched, p
+    where list_contains(p.teams, team)
+)"""
+
+
+def _in_scope(at: str, conversation: str | None, person: str | None) -> str:
+    """Return the WHERE condition applying the filters to a time, a conversation and a person."""
+    cond = [f"(p.d0 is null or {at} >= p.d0::timestamptz)",
+            f"(p.d1 is null or {at} < (p.d1 + 1)::timestamptz)"]
+    if conversation is not None:
+        cond.append(f"(p.channels is null or list_contains(p.channels, {conversation}))")
+    if person is not None:
+        cond.append(f"(p.teams is null or {person} in (select key from team_keys))")
+    return " and ".join(cond)
+
+
+def _pr_scope() -> str:
+    return PR_SCOPE.format(scope=_in_scope("created_at", "repo", "coalesce(author_person_id, author)"))
+
+
+def _hours_text(expr: str) -> str:
+    """Return SQL formatting hours for people: '41 h' up to two days, then '2.5 days'."""
+    return (f"case when {expr} is null then null when {expr} >= 48 then printf('%.1f days', {expr} / 24) "
+            f"when {expr} >= 10 then printf('%.0f h', {expr}) else printf('%.1f h', {expr}) end")
+
+
+def _city(tz: str) -> str:
+    return f"replace(regexp_extract({tz}, '[^/]+$'), '_', ' ')"
+
+
+def date_bounds() -> pl.DataFrame | None:
+    """Return the first and last day (UTC) with threads, openers or pull requests."""
+    parts = ["select min(started_at)::date lo, max(started_at)::date hi from marts.threads",
+             "select min(sent_at)::date, max(sent_at)::date from marts.openers"]
+    if has("marts.pull_requests"):
+        parts.append("select min(created_at)::date, max(created_at)::date from marts.pull_requests")
+    return query(f"select min(lo) as first_day, max(hi) as last_day from ({' union all '.join(parts)})")
+
+
+def channel_options() -> pl.DataFrame | None:
+    """Return the conversations a filter can pick: id and a label that names no person."""
+    repos = ("select distinct repo as conversation_id, repo as label, 'pull_request' as conversation_type "
+             "from marts.pull_requests" if has("marts.pull_requests") else
+             "select distinct conversation_id, conversation_id, 'pull_request' from marts.threads "
+             "where source = 'github'")
+    return query(f"""
+        select conversation_id, label from (
+            select conversation_id,
+                   case conversation_type when 'dm' then 'DM ' || conversation_id
+                        when 'mpim' then 'group DM ' || conversation_id
+                        else '#' || conversation_name end as label,
+                   conversation_type
+            from staging.stg_slack__conversations
+            union all {repos})
+        order by list_position(['public', 'private', 'pull_request', 'mpim', 'dm'], conversation_type), label""")
+
+
+def team_options() -> list[str]:
+    """Return the teams of the people file."""
+    df = query("select distinct team from intermediate.int_people__matched where team is not null order by 1")
+    return [] if df is None else df["team"].to_list()
+
+
+def people_names() -> pl.DataFrame | None:
+    """Return every identifier a person goes by (key) with a stable pseudonym, 'Person N'.
+
+    `is_name` marks display names and person ids (which may be written inside free text);
+    Slack ids and GitHub logins only ever stand alone in a column.
+    """
+    return query("""
+        with numbered as (
+            select *, 'Person ' || row_number() over (order by md5(person_id)) as pseudonym
+            from intermediate.int_people__matched)
+        select distinct key, pseudonym, is_name from (
+            select person_id as key, pseudonym, true as is_name from numbered
+            union all select display_name, pseudonym, true from numbered where display_name is not null
+            union all select unnest(slack_ids), pseudonym, false from numbered
+            union all select unnest(github_logins), pseudonym, false from numbered)
+        where key is not null and key <> ''
+        order by key""")
+
+
+# --- metrics week by week ----------------------------------------------------------------------
+
+METRICS = ("ping_pong_threads", "bounce_wait_hours", "dm_share", "low_context_share",
+           "median_pr_quality", "median_first_reply_work_hours")
+
+
+def _weekly_sql() -> str:
+    if has("marts.pull_requests"):
+        prs = f"""select date_trunc('week', created_at)::date as week, count(*) as prs,
+                         median(quality)::double as median_pr_quality
+                  from marts.pull_requests, p
+                  where {_pr_scope()} group by all"""
+    else:
+        prs = "select null::date as week, 0::bigint as prs, null::double as median_pr_quality where false"
+    return f"""{SCOPE},
+th as (
+    select started_at, bounces, bounce_wait_hours, first_reply_work_hours
+    from marts.threads, p
+    where {_in_scope('started_at', 'conversation_id', 'opener_person_id')}),
+th_w as (
+    select date_trunc('week', started_at)::date as week, count(*) as threads,
+           count(*) filter (bounces >= 2) as ping_pong_threads,
+           coalesce(sum(bounce_wait_hours), 0) as bounce_wait_hours,
+           median(first_reply_work_hours) as median_first_reply_work_hours
+    from th group by all),
+op_w as (
+    select date_trunc('week', sent_at)::date as week, count(*) as openers,
+           avg(low_context::int) as low_context_share
+    from marts.openers, p
+    where {_in_scope('sent_at', 'conversation_id', 'person_id')} group by all),
+mix_w as (  -- workspace-wide: the mart has no channel or person (NULL when DMs are not exported)
+    select week, sum(share) filter (conversation_type in ('dm', 'mpim')) as dm_share
+    from marts.weekly_mix, p
+    where (p.d0 is null or week + 6 >= p.d0) and (p.d1 is null or week <= p.d1) group by all),
+pr_w as ({prs}),
+weeks as (select week from th_w union select week from op_w union select week from mix_w
+          union select week from pr_w),
+data_end as (  -- where the data ends (not the filtered scope), or the date range ends
+    select least(greatest((select max(started_at) from marts.threads)::date,
+                          (select max(sent_at) from marts.openers)::date), any_value(p.d1)) as last_day
+    from p)
+select w.week,
+       w.week + 6 <= (select last_day from data_end) as is_complete,
+       coalesce(th_w.threads, 0) as threads,
+       coalesce(th_w.ping_pong_threads, 0) as ping_pong_threads,
+       coalesce(th_w.bounce_wait_hours, 0)::double as bounce_wait_hours,
+       mix_w.dm_share,
+       coalesce(op_w.openers, 0) as openers,
+       op_w.low_context_share,
+       coalesce(pr_w.prs, 0) as prs,
+       pr_w.median_pr_quality,
+       th_w.median_first_reply_work_hours
+from weeks w
+left join th_w using (week) left join op_w using (week) left join mix_w using (week)
+left join pr_w using (week)
+where w.week is not null
+order by w.week"""
+
+
+def weekly_metrics(f: Filters) -> pl.DataFrame | None:
+    """Return the headline metrics per ISO week (Monday, UTC) in the filters' scope.
+
+    `is_complete` is false for a week the data (or the date range) covers only in part.
+    DM share is workspace-wide: channel and team filters do not apply to it.
+    """
+    if not has("marts.threads"):
+        return None
+    return query(_weekly_sql(), *f.params())
+
+
+def headline(f: Filters) -> pl.DataFrame | None:
+    """Return each metric for the last complete week in scope, the week before, and the change.
+
+    One row per metric, in METRICS order. When no week is complete, the latest week is used.
+    """
+    if not has("marts.threads"):
+        return None
+    cols = ", ".join(f"{m}::double as {m}" for m in METRICS)
+    long = " union all ".join(
+        f"select {i} as k, '{m}' as metric, rn, week, is_complete, {m} as value from pick"
+        for i, m in enumerate(METRICS))
+    return query(f"""
+        with w as ({_weekly_sql()}),
+        pick as (
+            select week, is_complete, {cols},
+                   row_number() over (order by week desc) as rn
+            from w
+            where is_complete or not exists (select 1 from w where is_complete)
+            qualify rn <= 2),
+        u as ({long})
+        select metric,
+               max(week) filter (rn = 1) as week,
+               bool_or(is_complete) filter (rn = 1) as is_complete,
+               max(value) filter (rn = 1) as value,
+               max(value) filter (rn = 2) as previous,
+               max(value) filter (rn = 1) - max(value) filter (rn = 2) as change
+        from u group by k, metric order by k""", *f.params())
+
+
+# --- worst offenders ---------------------------------------------------------------------------
+
+
+def worst_threads(f: Filters, limit: int = 20) -> pl.DataFrame | None:
+    """Return the threads that cost the most waiting, then the longest, with why and what helps."""
+    if not has("marts.threads"):
+        return None
+    hours = _hours_text("t.bounce_wait_hours")
+    return query(f"""{SCOPE},
+        top as (
+            select t.*,
+                   case when t.source = 'github' then t.conversation_id
+                        when c.conversation_type = 'dm' then 'DM ' || t.conversation_id
+                        when c.conversation_type = 'mpim' then 'group DM ' || t.conversation_id
+                        else '#' || coalesce(c.conversation_name, t.conversation_id) end as channel
+            from marts.threads t left join staging.stg_slack__conversations c using (conversation_id), p
+            where {_in_scope('t.started_at', 't.conversation_id', 't.opener_person_id')}
+              and (t.bounces > 0 or t.strikes >= 3 or t.messages >= 10)
+            order by t.bounce_wait_hours desc nulls last, t.messages desc, t.thread_id
+            limit ?),
+        pairs as (
+            select thread_id,
+                   string_agg(distinct least({_city('tz_a')}, {_city('tz_b')}) || '↔'
+                              || greatest({_city('tz_a')}, {_city('tz_b')}), ', '
+                              order by least({_city('tz_a')}, {_city('tz_b')}) || '↔'
+                              || greatest({_city('tz_a')}, {_city('tz_b')})) as tz_pairs
+            from intermediate.int_handoffs
+            where is_bounce and thread_id in (select thread_id from top)
+            group by thread_id),
+        opener as (
+            select thread_id, bool_or(low_context) as low_context from marts.openers
+            where thread_id in (select thread_id from top) group by thread_id)
+        select t.thread_id, t.source, t.channel, t.started_at, t.messages, t.participants,
+               t.bounces, t.bounce_wait_hours, t.strikes,
+               concat_ws(' · ',
+                   case when t.bounces > 0 then t.bounces || (case when t.bounces = 1 then ' bounce ' else ' bounces ' end)
+                        || coalesce(pairs.tz_pairs, '') || ', ' || {hours} || ' waiting' end,
+                   case when t.strikes >= 3 then t.strikes || ' rounds between the same two people' end,
+                   case when t.messages >= 10 and not t.decision_recorded
+                        then t.messages || ' messages, no decision recorded' end,
+                   case when opener.low_context then 'opened with a low-context message' end) as why,
+               concat_ws(' · ',
+                   case when opener.low_context then 'a 3W opener (what, why, what I need)' end,
+                   case when t.bounces > 0 then 'a 3W message with a default path forward the other timezone can take' end,
+                   case when t.strikes >= 3 then 'a 15-minute call after three rounds, outcome written back' end,
+                   case when t.messages >= 10 and not t.decision_recorded then 'the decision written into the thread' end)
+                   as would_have_helped,
+               t.url,
+               '/replay?thread=' || url_encode(t.thread_id) as replay
+        from top t left join pairs using (thread_id) left join opener using (thread_id)
+        order by t.bounce_wait_hours desc nulls last, t.messages desc, t.thread_id""",
+        *f.params(), limit)
+
+
+def worst_pull_requests(f: Filters, limit: int = 20) -> pl.DataFrame | None:
+    """Return the PRs with the thinnest descriptions, then the most review rounds, with why."""
+    if not has("marts.pull_requests"):
+        return None
+    return query(f"""{SCOPE}
+        select pr_id, repo, number, title, author, quality, review_rounds,
+               time_to_first_review_hours,
+               concat_ws(' · ', 'quality ' || quality || '/100',
+                         review_rounds || (case when review_rounds = 1 then ' review round' else ' review rounds' end),
+                         nullif(array_to_string(missing, ', '), '')) as why,
+               concat_ws(' · ',
+                   case when quality < 70 then 'a description that says why, links the issue, '
+                        || 'calls out risk and says how to test' end,
+                   case when review_rounds >= 3 then 'a 15-minute call after three review rounds' end,
+                   case when bounces > 0 then 'a self-contained review request with a default path forward' end)
+                   as would_have_helped,
+               url
+        from marts.pull_requests, p
+        where {_pr_scope()}
+        order by quality asc nulls last, review_rounds desc nulls last, pr_id
+        limit ?""", *f.params(), limit)
+
+
+# --- thread replay -----------------------------------------------------------------------------
+
+
+def thread_choices(f: Filters, limit: int = 200) -> pl.DataFrame | None:
+    """Return threads to replay, worst first: id and a label that names no person."""
+    if not has("marts.threads"):
+        return None
+    return query(f"""{SCOPE}
+        select t.thread_id,
+               case when t.source = 'github' then t.conversation_id
+                    when c.conversation_type = 'dm' then 'DM' when c.conversation_type = 'mpim' then 'group DM'
+                    else '#' || coalesce(c.conversation_name, t.conversation_id) end
+               || ' · ' || strftime(t.started_at, '%d %b %Y') || ' · ' || t.messages || ' messages, '
+               || t.bounces || (case when t.bounces = 1 then ' bounce' else ' bounces' end) as label
+        from marts.threads t left join staging.stg_slack__conversations c using (conversation_id), p
+        where {_in_scope('t.started_at', 't.conversation_id', 't.opener_person_id')}
+        order by t.bounce_wait_hours desc nulls last, t.messages desc, t.thread_id
+        limit ?""", *f.params(), limit)
+
+
+def thread_summary(thread_id: str) -> pl.DataFrame | None:
+    """Return the thread's row of marts.threads."""
+    if not has("marts.threads"):
+        return None
+    return query("""select thread_id, source, conversation_id, started_at, messages, participants,
+                           span_hours, first_reply_hours, first_reply_work_hours, bounces,
+                           bounce_wait_hours, strikes, escalation_overdue, decision_recorded, url
+                    from marts.threads where thread_id = ?""", thread_id)
+
+
+_LOCAL = """
+    case when pm.has_known_tz
+         then strftime(timezone(pm.tz, e.event_at), '%a %d %b %H:%M') || ' ' || {city}
+         else strftime(e.event_at, '%a %d %b %H:%M') || ' UTC (timezone unknown)' end"""
+
+
+def thread_messages(thread_id: str) -> pl.DataFrame | None:
+    """Return the thread's human messages in order, each in its author's local time."""
+    if not has("intermediate.int_conversation_events"):
+        return None
+    local = _LOCAL.format(city=_city("pm.tz"))
+    return query(f"""
+        select e.event_at as sent_at,
+               coalesce(pm.display_name, e.person_id, e.author_id) as person,
+               pm.tz,
+               {local} as local_time,
+               case when not pm.has_known_tz then null
+                    else (pm.workdays_mask >> (isodow(timezone(pm.tz, e.event_at)) - 1)) & 1 = 1
+                         and epoch(timezone(pm.tz, e.event_at)::time) >= pm.work_start_s
+                         and epoch(timezone(pm.tz, e.event_at)::time) < pm.work_end_s end as in_hours,
+               e.kind, e.text
+        from intermediate.int_conversation_events e
+        left join intermediate.int_people__matched pm using (person_id)
+        where e.thread_id = ? and e.is_human
+        order by e.event_at, e.event_id""", thread_id)
+
+
+def thread_working_hours(thread_id: str) -> pl.DataFrame | None:
+    """Return each participant's working-hours windows (UTC) around the thread, DST included."""
+    if not has("intermediate.int_conversation_events"):
+        return None
+    return query("""
+        with ev as (
+            select person_id, event_at from intermediate.int_conversation_events
+            where thread_id = ? and is_human),
+        span as (select min(event_at) - interval 12 hour as lo, max(event_at) + interval 12 hour as hi from ev),
+        who as (
+            select pm.* from intermediate.int_people__matched pm
+            where pm.person_id in (select person_id from ev) and pm.has_known_tz),
+        days as (
+            select who.*, unnest(generate_series(timezone(who.tz, span.lo)::date - 1,
+                                                 timezone(who.tz, span.hi)::date + 1,
+                                                 interval 1 day))::date as day
+            from who, span),
+        win as (
+            select coalesce(display_name, person_id) as person, tz,
+                   timezone(tz, day + to_seconds(work_start_s)) as start_at,
+                   timezone(tz, day + to_seconds(work_end_s)) as end_at
+            from days where (workdays_mask >> (isodow(day) - 1)) & 1 = 1)
+        select person, tz, greatest(start_at, lo) as start_at, least(end_at, hi) as end_at
+        from win, span where end_at > lo and start_at < hi
+        order by person, start_at""", thread_id)
+
+
+def thread_handoffs(thread_id: str) -> pl.DataFrame | None:
+    """Return the thread's handoffs: who to whom, when, the wait, and whether it bounced."""
+    if not has("intermediate.int_handoffs"):
+        return None
+    return query("""
+        select coalesce(a.display_name, h.person_a) as person_a, coalesce(b.display_name, h.person_b) as person_b,
+               h.t_a, h.t_b, h.wait_hours, h.is_bounce
+        from intermediate.int_handoffs h
+        left join intermediate.int_people__matched a on a.person_id = h.person_a
+        left join intermediate.int_people__matched b on b.person_id = h.person_b
+        where h.thread_id = ? order by h.turn_no""", thread_id)
+
+
+# --- timezone overlap --------------------------------------------------------------------------
+
+
+def overlap_matrix(f: Filters, group_by: Literal["team", "tz"]) -> pl.DataFrame | None:
+    """Return, per pair of teams (or timezones), working-hours overlap and bounces between them.
+
+    `overlap_hours`: hours a week a member of one and a member of the other both work,
+    averaged over the pairs of people (reference week: the last week with threads, so
+    daylight saving is as it was then). `bounces`: timezone bounces between the two, either
+    way, in scope. People with an unknown timezone are left out.
+    """
+    if not has("intermediate.int_handoffs", "intermediate.int_people__matched"):
+        return None
+    grp = "team" if group_by == "team" else "tz"
+    return query(f"""{SCOPE},
+        ref as (select coalesce(date_trunc('week', (select max(started_at) from marts.threads))::date,
+                                date_trunc('week', current_date)::date) as wk),
+        ppl as (
+            select person_id, coalesce({grp}, '(no {grp})') as grp, tz, work_start_s, work_end_s, workdays_mask
+            from intermediate.int_people__matched, p
+            where has_known_tz and (p.teams is null or list_contains(p.teams, team))),
+        days as (
+            select ppl.*, unnest(generate_series(wk - 1, wk + 7, interval 1 day))::date as day
+            from ppl, ref),
+        win as (
+            select person_id, greatest(timezone(tz, day + to_seconds(work_start_s)), wk::timestamptz) as s,
+                   least(timezone(tz, day + to_seconds(work_end_s)), (wk + 7)::timestamptz) as e
+            from days, ref where (workdays_mask >> (isodow(day) - 1)) & 1 = 1),
+        shared as (
+            select a.person_id as pa, b.person_id as pb,
+                   sum(epoch(least(a.e, b.e)) - epoch(greatest(a.s, b.s))) / 3600 as hours
+            from win a join win b on a.person_id <> b.person_id and a.s < b.e and b.s < a.e and a.s < a.e and b.s < b.e
+            group by all),
+        pair_overlap as (
+            select a.grp as group_a, b.grp as group_b,
+                   avg(coalesce(shared.hours, 0)) as overlap_hours
+            from ppl a join ppl b on a.person_id <> b.person_id
+            left join shared on shared.pa = a.person_id and shared.pb = b.person_id
+            group by all),
+        sizes as (select grp, count(*) as people from ppl group by grp),
+        bounced as (
+            select pa.grp as ga, pb.grp as gb, count(*) as n
+            from intermediate.int_handoffs h
+            join marts.threads t using (thread_id)
+            join ppl pa on pa.person_id = h.person_a
+            join ppl pb on pb.person_id = h.person_b, p
+            where h.is_bounce and {_in_scope('h.t_a', 't.conversation_id', None)}
+            group by all),
+        groups as (select a.grp as group_a, b.grp as group_b from sizes a, sizes b)
+        select g.group_a, g.group_b, sa.people as people_a, sb.people as people_b,
+               po.overlap_hours,
+               coalesce((select sum(n) from bounced
+                         where (ga = g.group_a and gb = g.group_b)
+                            or (ga = g.group_b and gb = g.group_a and g.group_a <> g.group_b)), 0)::bigint as bounces
+        from groups g
+        join sizes sa on sa.grp = g.group_a join sizes sb on sb.grp = g.group_b
+        left join pair_overlap po using (group_a, group_b)
+        order by g.group_a, g.group_b""", *f.params())
+
+
+# --- pull requests -----------------------------------------------------------------------------
+
+
+def pr_payoff(f: Filters) -> pl.DataFrame | None:
+    """Return per description-quality band: PRs, and median review rounds and waits.
+
+    The same figures as marts.pr_payoff, recomputed from marts.pull_requests so the
+    filters apply. Every band is listed, with 0 PRs when it has none.
+    """
+    if not has("marts.pull_requests"):
+        return None
+    return query(f"""{SCOPE},
+        prs as (select * from marts.pull_requests, p where {_pr_scope()}),
+        bands as (select unnest(?::varchar[]) as quality_band)
+        select b.quality_band, count(prs.pr_id) as prs, count(prs.merged_at) as merged_prs,
+               median(prs.review_rounds)::double as median_review_rounds,
+               median(prs.time_to_first_review_hours)::double as median_time_to_first_review_hours,
+               median(prs.time_to_merge_hours)::double as median_time_to_merge_hours
+        from bands b left join prs using (quality_band)
+        group by b.quality_band order by b.quality_band""", *f.params(), list(BANDS))
+
+
+def pr_merge_gap(f: Filters) -> pl.DataFrame | None:
+    """Return PRs in the good and thin bands and how many hours sooner good ones merge (median)."""
+    payoff = pr_payoff(f)
+    if payoff is None:
+        return None
+    good = payoff.filter(pl.col("quality_band") == GOOD_BAND)
+    thin = payoff.filter(pl.col("quality_band") == THIN_BAND)
+    return pl.DataFrame({
+        "good_prs": good["prs"], "thin_prs": thin["prs"],
+        "hours_sooner": thin["median_time_to_merge_hours"] - good["median_time_to_merge_hours"],
+    })

@@ -1,7 +1,10 @@
-"""The Streamlit dashboard: every state renders under AppTest, and once in a real headless Chromium."""
+"""The Streamlit dashboard: every page renders under AppTest on every kind of database, the
+queries return hand-worked frames, the privacy switch hides every name and message, and a
+real headless Chromium walks the pages while the nightly writer swaps the file underneath."""
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import socket
@@ -9,107 +12,380 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 from streamlit.testing.v1 import AppTest
 
 from pipelines import jobs
+from pipelines.demo import generate_demo
 from pipelines.settings import PROJECT_ROOT
-from tests.helpers import HUMAN_BY_TYPE, load_and_build, make_workspace
-from tests.workspace import FACTS
+from tests.conftest import SlackExport, query
+from tests.helpers import load_and_build, make_newer_workspace, make_workspace
+from tests.test_threads import PEOPLE, T1, T2, T3, T4, T5, T6, T7, build_threads
 
 APP = PROJECT_ROOT / "dashboard" / "streamlit_app.py"
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
+SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 NO_DATA = "No data loaded yet."
+HIDDEN = "— hidden —"
+
+
+def router_pages() -> list[str]:
+    """Return the page files the router registers (st.Page("app_pages/...")), in order."""
+    tree = ast.parse(APP.read_text())
+    return [
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Page"
+        and node.args and isinstance(node.args[0], ast.Constant)
+    ]
+
+
+PAGES = router_pages()
+
+
+# --- databases ---------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def built_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("dash")
-    db = root / "sample.duckdb"
-    load_and_build(db, make_workspace(root / "export"))
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo workspace (Slack, GitHub, a people file with teams), loaded and built."""
+    root = tmp_path_factory.mktemp("demo")
+    generate_demo(root / "demo")
+    db = root / "demo.duckdb"
+    assert jobs.ingest(db, "slack", root / "demo" / "slack").status == "ok"
+    assert jobs.ingest(db, "github", root / "demo" / "github" / "prs.json").status == "ok"
+    jobs.build(db, root / "demo" / "people.csv")
     return db
 
 
-def run_app(db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+@pytest.fixture(scope="module")
+def threads_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/test_threads.py's hand-worked threads, with its people file (teams SF, London, India)."""
+    root = tmp_path_factory.mktemp("threads")
+    export = build_threads(SlackExport(root / "export"))
+    (root / "people.csv").write_text(PEOPLE)
+    db = root / "threads.duckdb"
+    jobs.ingest(db, "slack", export.root)
+    jobs.build(db, root / "people.csv")
+    return db
+
+
+@pytest.fixture(scope="module")
+def empty_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database with its tables but no load (a build before any ingest)."""
+    db = tmp_path_factory.mktemp("empty") / "empty.duckdb"
+    jobs.build(db)
+    return db
+
+
+def run_page(db: Path, monkeypatch: pytest.MonkeyPatch, page: str | None = None,
+             privacy: bool = False) -> AppTest:
     monkeypatch.setenv("ASYNCPULSE_DB", str(db))
     at = AppTest.from_file(str(APP), default_timeout=30)
+    at.session_state["privacy"] = privacy
+    if page is not None:
+        at.switch_page(page)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 
 
-def test_missing_database_says_no_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_router_lists_every_page_file() -> None:
+    on_disk = sorted(p.relative_to(APP.parent).as_posix() for p in (APP.parent / "app_pages").glob("*.py"))
+    assert sorted(PAGES) == on_disk
+    assert PAGES[0] == "app_pages/overview.py"
+
+
+# --- every page, every state -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_on_the_demo(page: str, demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = run_page(demo_db, monkeypatch, page)
+    assert len(at.title) == 1
+    assert not [i.value for i in at.info if i.value.startswith(NO_DATA)]
+    assert not at.warning, [w.value for w in at.warning]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_says_what_to_load_on_an_empty_database(
+    page: str, empty_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = run_page(empty_db, monkeypatch, page)
+    assert [i.value for i in at.info] == [
+        "No data loaded yet. Load a Slack export with `asyncpulse ingest slack export.zip` and "
+        "`asyncpulse build` (and GitHub pull requests with `asyncpulse ingest github prs.json`), "
+        "or try `asyncpulse demo`."]
+    assert len(at.metric) == 0
+
+
+def test_a_missing_database_is_never_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "missing.duckdb"
-    at = run_app(db, monkeypatch)
-    assert [t.value for t in at.title] == ["asyncpulse"]
-    assert len(at.info) == 1 and at.info[0].value.startswith(NO_DATA)
-    assert len(at.metric) == 0
-    assert not db.exists()  # the dashboard never creates the database
-
-
-def test_empty_database_says_no_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A database with raw tables but no load yet (e.g. a build before any ingest)."""
-    db = tmp_path / "empty.duckdb"
-    jobs.build(db)
-    at = run_app(db, monkeypatch)
-    assert len(at.info) == 1 and at.info[0].value.startswith(NO_DATA)
-    assert len(at.metric) == 0
+    at = run_page(db, monkeypatch)
+    assert at.info[0].value.startswith(NO_DATA)
+    assert not db.exists()
 
 
 def test_loaded_but_not_built_asks_for_a_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "unbuilt.duckdb"
     assert jobs.ingest(db, "slack", make_workspace(tmp_path / "export")).status == "ok"
-    at = run_app(db, monkeypatch)
+    at = run_page(db, monkeypatch, "app_pages/offenders.py")
     assert [w.value for w in at.warning] == ["Data is loaded but not built yet: run `asyncpulse build`."]
-    assert len(at.metric) == 0
-    (history,) = (d.value for d in at.dataframe)
-    assert [tuple(r) for r in history[["source", "status", "files_skipped"]].itertuples(index=False)] == [
-        ("slack", "ok", 0)
-    ]
+    assert "slack: last good load" in " ".join(c.value for c in at.sidebar.caption)
 
 
-def test_built_workspace_shows_human_messages_per_type(
-    built_db: Path, monkeypatch: pytest.MonkeyPatch
+def test_slack_only_pages_say_to_load_pull_requests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "slack.duckdb"
+    load_and_build(db, make_workspace(tmp_path / "export"))
+    at = run_page(db, monkeypatch, "app_pages/pr_payoff.py")
+    assert at.info[0].value.startswith("No pull requests loaded yet: `asyncpulse ingest github prs.json`")
+
+
+# --- the overview ------------------------------------------------------------------------------
+
+
+def test_overview_shows_last_complete_week_against_the_week_before(
+    threads_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    at = run_app(built_db, monkeypatch)
-    assert len(at.info) == 0 and len(at.warning) == 0
-    # Hand-worked counts (tests/helpers.py), largest first as the page orders them.
-    assert [(m.label, m.value) for m in at.metric] == [
-        (f"{t} messages", str(n))
-        for t, n in HUMAN_BY_TYPE.select("conversation_type", "human_messages").iter_rows()
+    at = run_page(threads_db, monkeypatch)
+    # Threads run 8-14 March 2024: only the week of 4 March is complete; no week before it.
+    assert [s.value for s in at.subheader] == ["Week of 04 Mar 2024"]
+    assert [(m.label, m.value, m.delta) for m in at.metric] == [
+        ("Ping-pong threads", "1", ""),
+        ("Waiting on bounces", "3.2 days", ""),
+        ("DM share", "—", ""),
+        ("Low-context openers", "0%", ""),
+        ("Median PR description quality", "—", ""),
+        ("Median first reply (working hours)", "0 min", ""),
     ]
-    counts, history = (pl.from_pandas(d.value) if not isinstance(d.value, pl.DataFrame) else d.value
-                       for d in at.dataframe)
-    assert_frame_equal(counts, HUMAN_BY_TYPE, check_dtypes=False)
-    assert history.select("source", "status", "files_read", "files_skipped", "problems").rows() == [
-        ("slack", "ok", FACTS["day_files"], 0, 0)
+    captions = " ".join(c.value for c in at.caption)
+    assert "DM share cannot be measured, it is not 0" in captions  # the export has no DMs
+    assert "Timezone known for 3 of 4 people" in captions
+
+
+def test_overview_deltas_on_the_demo(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashboard import queries
+
+    monkeypatch.setenv("ASYNCPULSE_DB", str(demo_db))
+    head = queries.headline(queries.Filters())
+    assert head is not None and head["is_complete"].all() and head["previous"].null_count() == 0
+    at = run_page(demo_db, monkeypatch)
+    assert len(at.metric) == 6 and all(m.delta for m in at.metric)
+
+
+# --- queries: exact frames on the hand-worked threads ------------------------------------------
+
+
+@pytest.fixture
+def on_threads(threads_db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("ASYNCPULSE_DB", str(threads_db))
+    yield
+
+
+def tid(ts_: str) -> str:
+    return f"slack:C1:{ts_}"
+
+
+def test_weekly_metrics_by_hand(on_threads: None) -> None:
+    from dashboard import queries
+
+    got = queries.weekly_metrics(queries.Filters())
+    assert got is not None
+    expected = pl.DataFrame({
+        "week": [date(2024, 3, 4), date(2024, 3, 11)],
+        "is_complete": [True, False],  # the data ends Thu 14 March
+        "threads": [1, 6],  # T2 | T3 T4 T1 T5 T6 T7
+        "ping_pong_threads": [1, 1],  # T2 (3 bounces) | T1 (2)
+        "bounce_wait_hours": [76.0, 18.0 + 4.5 + 17.4167],
+        "dm_share": [None, None],  # no DMs in the export: unknown, not 0
+        "openers": [1, 5],  # the bot's T4 opens nothing
+        "low_context_share": [0.0, 0.0],
+        "prs": [0, 0],
+        "median_pr_quality": [None, None],
+        "median_first_reply_work_hours": [0.0, (0.05 + 0.5) / 2],  # of 2.5, 0.5, 0.5, 0.05 x3
+    }, schema_overrides={"dm_share": pl.Float64, "median_pr_quality": pl.Float64})
+    assert_frame_equal(got.with_columns(pl.col("bounce_wait_hours").round(4)), expected, check_dtypes=False)
+
+
+def test_filters_narrow_every_figure(on_threads: None) -> None:
+    from dashboard import queries
+
+    only_london = queries.Filters(teams=("London",))  # Ben opened T3 only
+    got = queries.weekly_metrics(only_london)
+    assert got is not None
+    assert got.select("week", "threads", "openers").rows() == [
+        (date(2024, 3, 4), 0, 0), (date(2024, 3, 11), 1, 1)]
+    one_day = queries.Filters(start=date(2024, 3, 12), end=date(2024, 3, 12))  # T1
+    assert queries.worst_threads(one_day)["thread_id"].to_list() == [tid(T1)]  # type: ignore[index]
+    assert queries.worst_threads(queries.Filters(channels=("C9",))).is_empty()  # type: ignore[union-attr]
+
+
+def test_worst_threads_say_why_and_what_would_have_helped(on_threads: None) -> None:
+    from dashboard import queries
+
+    got = queries.worst_threads(queries.Filters())
+    assert got is not None
+    bounce_help = "a 3W message with a default path forward the other timezone can take"
+    call_help = "a 15-minute call after three rounds, outcome written back"
+    assert got.select("thread_id", "channel", "why", "would_have_helped").rows() == [
+        (tid(T2), "#general", "3 bounces Kolkata↔Los Angeles, London↔Los Angeles, 3.2 days waiting", bounce_help),
+        (tid(T3), "#general", "1 bounce Kolkata↔London, 18 h waiting", bounce_help),
+        (tid(T1), "#general", "2 bounces London↔Los Angeles, 17 h waiting", bounce_help),
+        (tid(T4), "#general", "1 bounce London↔Los Angeles, 4.5 h waiting", bounce_help),
+        (tid(T5), "#general", "4 rounds between the same two people", call_help),
+        (tid(T6), "#general", "4 rounds between the same two people · 10 messages, no decision recorded",
+         call_help + " · the decision written into the thread"),
+        (tid(T7), "#general", "4 rounds between the same two people", call_help),
     ]
+    assert got["url"].to_list() == [None] * 7  # no workspace URL set
+    assert got["replay"][0] == "/replay?thread=slack%3AC1%3A" + T2
+
+
+def test_thread_replay_frames(on_threads: None) -> None:
+    from dashboard import queries
+
+    def utc(d: int, h: int, m: int = 0, us: int = 0) -> datetime:
+        return datetime(2024, 3, d, h, m, 0, us, tzinfo=UTC)
+
+    messages = queries.thread_messages(tid(T2))
+    assert messages is not None
+    assert messages.drop("tz").rows() == [
+        (utc(9, 0), "Ana", "Fri 08 Mar 16:00 Los Angeles", True, "opening", "Can we ship the API change?"),
+        (utc(11, 9), "Ben", "Mon 11 Mar 09:00 London", True, "reply", "Which API change?"),
+        (utc(11, 16), "Ana", "Mon 11 Mar 09:00 Los Angeles", True, "reply", "The v2 one"),  # PDT now
+        (utc(12, 4), "Dee", "Tue 12 Mar 09:30 Kolkata", True, "reply", "Looks fine from here"),
+    ]
+    assert queries.thread_handoffs(tid(T2)).rows() == [  # type: ignore[union-attr]
+        ("Ana", "Ben", utc(9, 0), utc(11, 9), 57.0, True),
+        ("Ben", "Ana", utc(11, 9), utc(11, 16), 7.0, True),
+        ("Ana", "Dee", utc(11, 16), utc(12, 4), 12.0, True),
+    ]
+    # T3: Ben Mon 10:00 UTC -> Dee Tue 04:00 UTC; lanes span 12 h either side.
+    assert queries.thread_working_hours(tid(T3)).rows() == [  # type: ignore[union-attr]
+        ("Ben", "Europe/London", utc(11, 9), utc(11, 17)),
+        ("Ben", "Europe/London", utc(12, 9), utc(12, 16, 0, 1)),
+        ("Dee", "Asia/Kolkata", utc(11, 1, 30), utc(11, 9, 30)),  # 07:00-15:00 IST, her own hours
+        ("Dee", "Asia/Kolkata", utc(12, 1, 30), utc(12, 9, 30)),
+    ]
+
+
+def test_overlap_matrix_by_hand(on_threads: None) -> None:
+    from dashboard import queries
+
+    got = queries.overlap_matrix(queries.Filters(), "team")
+    assert got is not None
+    # Week of 11 March 2024 (after the US switch): SF 16-24 UTC, London 09-17 UTC Mon-Fri -> 1 h
+    # a day; India 01:30-09:30 UTC Sun-Thu meets London 09:00-09:30 Mon-Thu -> 2 h; SF never.
+    # Cai (Remote) has no timezone: left out. Bounces either way: SF-London 5, and one each with India.
+    expected = pl.DataFrame([
+        ("India", "India", 1, 1, None, 0), ("India", "London", 1, 1, 2.0, 1), ("India", "SF", 1, 1, 0.0, 1),
+        ("London", "India", 1, 1, 2.0, 1), ("London", "London", 1, 1, None, 0), ("London", "SF", 1, 1, 5.0, 5),
+        ("SF", "India", 1, 1, 0.0, 1), ("SF", "London", 1, 1, 5.0, 5), ("SF", "SF", 1, 1, None, 0),
+    ], schema=["group_a", "group_b", "people_a", "people_b", "overlap_hours", "bounces"], orient="row")
+    assert_frame_equal(got, expected, check_dtypes=False)
+    by_tz = queries.overlap_matrix(queries.Filters(), "tz")
+    assert by_tz is not None and sorted(by_tz["group_a"].unique()) == [
+        "America/Los_Angeles", "Asia/Kolkata", "Europe/London"]
+
+
+def test_pr_payoff_agrees_with_the_mart(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashboard import queries
+
+    monkeypatch.setenv("ASYNCPULSE_DB", str(demo_db))
+    cols = ["quality_band", "prs", "merged_prs", "median_review_rounds",
+            "median_time_to_first_review_hours", "median_time_to_merge_hours"]
+    mart = query(demo_db, f"select {', '.join(cols)} from marts.pr_payoff order by quality_band")
+    assert_frame_equal(queries.pr_payoff(queries.Filters()), mart, check_dtypes=False)  # type: ignore[arg-type]
+    worst = queries.worst_pull_requests(queries.Filters())
+    assert worst is not None and len(worst) == 20
+    assert worst["quality"].is_sorted()
+    assert all(w.startswith(f"quality {q}/100") for w, q in worst.select("why", "quality").iter_rows())
+
+
+# --- privacy -----------------------------------------------------------------------------------
+
+
+def rendered_bytes(at: AppTest) -> bytes:
+    """Return everything the run sent to the browser: every element's message, tables and charts included."""
+    out: list[bytes] = []
+
+    def walk(node: object) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None and hasattr(proto, "SerializeToString"):
+            out.append(proto.SerializeToString())
+        children = getattr(node, "children", None) or {}
+        for child in (children.values() if isinstance(children, dict) else children):
+            walk(child)
+
+    walk(at._tree)
+    return b"\n".join(out)
+
+
+def test_privacy_switch_hides_every_name_and_message(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    names = query(demo_db, "select display_name from intermediate.int_people__matched")["display_name"].to_list()
+    seen_names: set[str] = set()
+    seen_texts: set[str] = set()
+    for page in PAGES:
+        shown = rendered_bytes(run_page(demo_db, monkeypatch, page, privacy=False))
+        hidden_run = run_page(demo_db, monkeypatch, page, privacy=True)
+        hidden = rendered_bytes(hidden_run)
+        leaked = [n for n in names if n.encode() in hidden]
+        assert not leaked, (page, leaked)
+        seen_names |= {n for n in names if n.encode() in shown}
+        if page == "app_pages/replay.py":
+            thread = hidden_run.selectbox(key="thread").value
+            texts = query(demo_db, "select text from intermediate.int_conversation_events "
+                                   "where thread_id = ? and is_human", [thread])["text"].to_list()
+            assert texts and all(t.encode() in shown for t in texts)
+            assert not [t for t in texts if t.encode() in hidden]
+            assert HIDDEN.encode() in hidden and b"Person " in hidden
+            seen_texts |= set(texts)
+    # The switch has something to hide: names appear on several pages when it is off.
+    assert len(seen_names) >= 10 and seen_texts
+
+
+# --- navigation --------------------------------------------------------------------------------
+
+
+def test_worst_offenders_open_the_replay_of_the_chosen_thread(
+    threads_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = run_page(threads_db, monkeypatch, "app_pages/offenders.py")
+    at.selectbox(key="offender_pick").select(tid(T3)).run()
+    at.button[0].click().run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Thread replay"]
+    assert at.selectbox(key="thread").value == tid(T3)
+    assert [m.value for m in at.metric] == ["2", "2", "18 h", "1", "18 h"]
 
 
 def test_the_page_sees_a_new_build_on_the_next_run(
-    built_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    threads_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Results are cached per file version: a swapped-in file is read afresh."""
+    import duckdb
+
     db = tmp_path / "live.duckdb"
-    shutil.copyfile(built_db, db)
-    at = run_app(db, monkeypatch)
-    assert len(at.metric) == 4
-    # What the nightly writer does: change a copy, then swap it in under the same name.
-    copy = tmp_path / "copy.duckdb"
+    shutil.copyfile(threads_db, db)
+    at = run_page(db, monkeypatch)
+    assert at.metric[0].value == "1"
+    copy = tmp_path / "copy.duckdb"  # what the nightly writer does: change a copy, swap it in
     shutil.copyfile(db, copy)
     con = duckdb.connect(str(copy))
-    con.execute("delete from staging.stg_slack__messages where conversation_type <> 'public'")
+    con.execute("update marts.threads set bounces = 0")
     con.close()
     os.replace(copy, db)
     at.run()
-    assert not at.exception
-    assert [(m.label, m.value) for m in at.metric] == [("public messages", "9")]
+    assert not at.exception and at.metric[0].value == "0"
+
+
+# --- a real browser ----------------------------------------------------------------------------
 
 
 def _free_port() -> int:
@@ -118,29 +394,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert server.poll() is None, log.read_text()
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"streamlit did not start within {timeout} s:\n{log.read_text()}")
-
-
-@pytest.mark.browser
-def test_overview_in_headless_chromium(built_db: Path, tmp_path: Path) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (CI's .ci/run does)")
-    from playwright.sync_api import expect, sync_playwright
-
+def _serve(db: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = tmp_path / "streamlit.log"
-    env = {**os.environ, "ASYNCPULSE_DB": str(built_db)}
+    env = {**os.environ, "ASYNCPULSE_DB": str(db)}
     with open(log, "wb") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(APP),
@@ -148,43 +404,156 @@ def test_overview_in_headless_chromium(built_db: Path, tmp_path: Path) -> None:
              "--server.port", str(port), "--server.address", "127.0.0.1"],
             stdout=out, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_ROOT,
         )
-    try:
-        _wait_until_up(url, server, log)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=str(CHROMIUM),
-                args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                      "--disable-background-networking", "--disable-component-update",
-                      "--disable-sync", "--no-first-run"],
-            )
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.goto(url)
-                expect(page.get_by_role("heading", name="asyncpulse")).to_be_visible(timeout=30_000)
-                metrics = page.locator('[data-testid="stMetric"]')
-                expect(metrics).to_have_count(len(HUMAN_BY_TYPE), timeout=30_000)
-                shown = [
-                    (metrics.nth(i).locator('[data-testid="stMetricLabel"]').inner_text().strip(),
-                     metrics.nth(i).locator('[data-testid="stMetricValue"]').inner_text().strip())
-                    for i in range(len(HUMAN_BY_TYPE))
-                ]
-                assert shown == [
-                    (f"{t} messages", str(n))
-                    for t, n in HUMAN_BY_TYPE.select("conversation_type", "human_messages").iter_rows()
-                ]
-                tables = page.locator('[data-testid="stDataFrame"]')
-                expect(tables).to_have_count(2, timeout=30_000)  # counts and the load history
-                for i in range(2):  # the grid draws on a canvas once its data arrived
-                    expect(tables.nth(i).locator("canvas").first).to_be_attached(timeout=30_000)
-                assert page.locator('[data-testid="stException"]').count() == 0
-                ARTIFACTS.mkdir(exist_ok=True)
-                page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
-            finally:
-                browser.close()
-    finally:
-        server.terminate()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert server.poll() is None, log.read_text()
         try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return server, url
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise AssertionError(f"streamlit did not start within 60 s:\n{log.read_text()}")
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (CI's .ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _settle(page: object) -> None:
+    """Wait until Streamlit has finished running the script and drawing."""
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    page.wait_for_timeout(300)
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=30_000)
+    page.wait_for_timeout(500)
+    assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")
+
+
+def _screenshot(page: object, name: str) -> None:
+    from PIL import Image
+    from playwright.sync_api import Page
+
+    assert isinstance(page, Page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    # Committed to the repository: keep each small (a 256-colour palette reads the same).
+    Image.open(path).convert("RGB").quantize(colors=128).save(path, optimize=True)
+    assert path.stat().st_size < 300_000, (name, path.stat().st_size)
+
+
+@pytest.mark.browser
+def test_every_page_in_headless_chromium(demo_db: Path, tmp_path: Path, browser: object) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    names = query(demo_db, "select display_name from intermediate.int_people__matched")["display_name"].to_list()
+    server, url = _serve(demo_db, tmp_path / "streamlit.log")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        expect(page.get_by_role("heading", name="asyncpulse")).to_be_visible(timeout=30_000)
+        _settle(page)
+        expect(page.locator('[data-testid="stMetric"]')).to_have_count(6)
+        _screenshot(page, "overview")
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        for title, shot in [("Trends", "trends"), ("Worst offenders", "offenders"),
+                            ("Timezone overlap", "overlap"), ("PR payoff", "pr_payoff"),
+                            ("Coverage", "coverage")]:
+            nav.get_by_text(title, exact=True).click()
+            expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible(timeout=30_000)
+            _settle(page)
+            if shot == "trends":  # a filter: one team
+                page.get_by_label("Teams").click()  # the multiselect opens its options
+                page.get_by_role("option", name="Data", exact=True).click()
+                page.keyboard.press("Escape")
+                _settle(page)
+                expect(page.locator('[data-testid="stSidebar"]').get_by_text("Data", exact=True)).to_be_visible()
+            assert page.locator('[data-testid="stVegaLiteChart"], [data-testid="stDataFrame"], '
+                                '[data-testid="stTable"]').count() > 0, title
+            _screenshot(page, shot)
+        # From the worst offenders to a replay.
+        nav.get_by_text("Worst offenders", exact=True).click()
+        _settle(page)
+        page.get_by_role("button", name="Open the replay").click()
+        expect(page.get_by_role("heading", name="Thread replay")).to_be_visible(timeout=30_000)
+        _settle(page)
+        assert "thread=" in page.url
+        expect(page.locator('[data-testid="stVegaLiteChart"]')).to_have_count(1)
+        _screenshot(page, "replay")
+        body = page.inner_text("body")
+        assert any(n in body for n in names)  # the metrics and lanes name people...
+        page.get_by_text("Hide names and message text").click()
+        _settle(page)
+        body = page.inner_text("body")
+        assert not [n for n in names if n in body]  # ...and with the switch on, nobody
+        assert "Person " in body
+        _screenshot(page, "replay_private")
+    finally:
+        _stop(server)
+
+
+@pytest.mark.browser
+def test_ingest_and_build_while_a_page_is_loading(tmp_path: Path, browser: object) -> None:
+    """The nightly writer and the dashboard at once: both succeed; a reload shows the new data."""
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    db = tmp_path / "live.duckdb"
+    load_and_build(db, make_workspace(tmp_path / "first"))
+    newer = make_newer_workspace(tmp_path / "newer")
+    server, url = _serve(db, tmp_path / "streamlit.log")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url + "/coverage")
+        expect(page.get_by_role("heading", name="Coverage", exact=True)).to_be_visible(timeout=30_000)
+        _settle(page)
+        table = page.locator('[data-testid="stTable"]').first
+        expect(table).to_contain_text("2024-03-04 → 2024-03-07")
+        cli = [str(Path(sys.executable).parent / "asyncpulse"), "--db", str(db)]
+        env = {**os.environ, "ASYNCPULSE_DB": str(db)}
+        writer = subprocess.Popen([*cli, "ingest", "slack", str(newer)], cwd=PROJECT_ROOT, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        while writer.poll() is None:  # keep the dashboard reading the file the whole time
+            page.reload()
+            _settle(page)
+        assert writer.returncode == 0, writer.stdout.read() if writer.stdout else ""
+        build = subprocess.Popen([*cli, "build"], cwd=PROJECT_ROOT, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        page.reload()
+        out, _ = build.communicate(timeout=120)
+        assert build.returncode == 0, out
+        _settle(page)
+        page.reload()
+        _settle(page)
+        expect(page.locator('[data-testid="stTable"]').first).to_contain_text("2024-03-04 → 2024-03-08")
+    finally:
+        _stop(server)

@@ -1,31 +1,36 @@
-"""Overview: what is loaded so far (the metric pages arrive with the metrics)."""
+"""Overview: the headline numbers for the last complete week, the change from the week
+before, and what each means."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import queries
+from dashboard import queries, ui
 
 st.title("asyncpulse")
 st.caption("How well does this team work asynchronously?")
+ui.require_data()
 
-history = queries.load_history()
-if history is None or history.is_empty():
-    st.info(
-        "No data loaded yet. Load a Slack export with "
-        "`asyncpulse ingest slack export.zip` and `asyncpulse build`, "
-        "or try `asyncpulse demo`."
-    )
+f = ui.filters()
+numbers = queries.headline(f)
+if numbers is None or numbers.is_empty():
+    st.info("Nothing in this date range, channel and team selection: widen the filters in the sidebar.")
     st.stop()
 
-counts = queries.message_counts()
-if counts is not None and not counts.is_empty():
-    cols = st.columns(len(counts))
-    for col, row in zip(cols, counts.iter_rows(named=True), strict=True):
-        col.metric(f"{row['conversation_type']} messages", f"{row['human_messages']:,}")
-    st.dataframe(counts, hide_index=True)
-else:
-    st.warning("Data is loaded but not built yet: run `asyncpulse build`.")
+week, complete = numbers["week"][0], numbers["is_complete"][0]
+st.subheader(ui.week_text(week) + ("" if complete else " (partial: no complete week in range)"))
+st.caption("Each number is for that week (Monday to Sunday, UTC); the change is against the week before.")
 
-st.subheader("Loads")
-st.dataframe(history, hide_index=True)
+for i, (metric, _, _, value, _, change) in enumerate(numbers.iter_rows()):
+    if i % 3 == 0:
+        cols = st.columns(3)  # a row of three, read left to right
+    label, meaning, lower_is_better = ui.METRICS[metric]
+    with cols[i % 3]:
+        st.metric(label, ui.value_text(metric, value), ui.delta_text(metric, change),
+                  delta_color="inverse" if lower_is_better else "normal", border=True)
+        st.caption(meaning)
+        if metric == "dm_share":
+            ui.caption_dms()
+        if metric == "median_pr_quality" and value is None and not queries.has_prs():
+            st.caption(ui.NO_PRS)
+ui.caption_unknown_tz()

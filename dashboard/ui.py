@@ -1,0 +1,196 @@
+"""What every page shares: the sidebar (filters, privacy switch, data as of), empty states,
+number formatting for people, and the one-line meaning of each metric (from PRACTICES.md)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from dashboard import privacy, queries
+
+NO_DATA = (
+    "No data loaded yet. Load a Slack export with `asyncpulse ingest slack export.zip` and "
+    "`asyncpulse build` (and GitHub pull requests with `asyncpulse ingest github prs.json`), "
+    "or try `asyncpulse demo`."
+)
+NOT_BUILT = "Data is loaded but not built yet: run `asyncpulse build`."
+NO_PRS = ("No pull requests loaded yet: `asyncpulse ingest github prs.json` (see the README for "
+          "`gh` and `gh api` exports), then `asyncpulse build`.")
+
+# Metric: (label, one line on what it means and the practice behind it, lower is better?)
+METRICS: dict[str, tuple[str, str, bool]] = {
+    "ping_pong_threads": (
+        "Ping-pong threads",
+        "Threads with two or more timezone bounces — a thirty-second exchange that takes days. "
+        "Frontload context so one reply resolves it.", True),
+    "bounce_wait_hours": (
+        "Waiting on bounces",
+        "Hours spent waiting for the other timezone to wake up. A default path forward "
+        "(\"if I don't hear back by your morning, I'll go with X\") removes them.", True),
+    "dm_share": (
+        "DM share",
+        "Share of messages in DMs and group DMs, where decisions are invisible to everyone else. "
+        "Default to public channels.", True),
+    "low_context_share": (
+        "Low-context openers",
+        "Share of conversation openers that are just \"hey, quick question\". "
+        "A 3W message says what, why and what I need.", True),
+    "median_pr_quality": (
+        "Median PR description quality",
+        "0–100: says why, links the issue, calls out risk, says how to test, screenshots for UI.",
+        False),
+    "median_first_reply_work_hours": (
+        "Median first reply (working hours)",
+        "Time to the first reply counted in the replier's own working hours. "
+        "Batching: channel messages expect a reply in 4–8 hours.", True),
+}
+
+
+# --- formatting for people ---------------------------------------------------------------------
+
+
+def hours(h: float | None) -> str:
+    """Return hours as people say them: '25 min', '3.5 h', '41 h', '2.3 days'."""
+    if h is None or (isinstance(h, float) and math.isnan(h)):
+        return "—"
+    if abs(h) < 1:
+        return f"{h * 60:.0f} min"
+    if abs(h) < 10:
+        return f"{h:.1f} h"
+    if abs(h) < 48:
+        return f"{h:.0f} h"
+    return f"{h / 24:.1f} days"
+
+
+def pct(x: float | None) -> str:
+    """Return a share as a percentage."""
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x * 100:.0f}%"
+
+
+def value_text(metric: str, v: float | None) -> str:
+    """Return a headline metric's value formatted for its kind."""
+    if v is None:
+        return "—"
+    if metric.endswith("_share"):
+        return pct(v)
+    if metric.endswith("_hours"):
+        return hours(v)
+    return f"{v:,.0f}"
+
+
+def delta_text(metric: str, d: float | None) -> str | None:
+    """Return a week-over-week change with its sign, or None when there is nothing to compare."""
+    if d is None or (isinstance(d, float) and math.isnan(d)):
+        return None
+    sign = "+" if d >= 0 else "-"
+    if metric.endswith("_share"):
+        return f"{sign}{abs(d) * 100:.0f} pts"
+    if metric.endswith("_hours"):
+        return sign + hours(abs(d))
+    return f"{sign}{abs(d):,.0f}"
+
+
+def week_text(d: date) -> str:
+    return f"Week of {d:%d %b %Y}"
+
+
+# --- state, filters and the sidebar ------------------------------------------------------------
+
+
+def require_data() -> None:
+    """Show what to load and stop the page unless the database is built."""
+    s = queries.state()
+    if s in ("missing", "empty"):
+        st.info(NO_DATA)
+        st.stop()
+    if s == "unbuilt":
+        st.warning(NOT_BUILT)
+        st.stop()
+
+
+def filters() -> queries.Filters:
+    """Return the sidebar's filters for this run."""
+    f = st.session_state.get("_filters")
+    return f if isinstance(f, queries.Filters) else queries.Filters()
+
+
+def sidebar() -> None:
+    """Draw the sidebar every page shares: filters, the privacy switch and what the data is."""
+    with st.sidebar:
+        st.toggle("Hide names and message text", key=privacy.KEY,
+                  help="Names become stable pseudonyms (Person 7) and message text is hidden, on every page.")
+        if queries.state() == "built":
+            _filter_widgets()
+        _data_as_of()
+
+
+def _filter_widgets() -> None:
+    bounds = queries.date_bounds()
+    first, last = (None, None) if bounds is None or bounds.is_empty() else bounds.row(0)
+    start = end = None
+    if first is not None and last is not None:
+        picked = st.date_input("Dates (UTC)", value=(first, last), min_value=first, max_value=last,
+                               key="f_dates")
+        if isinstance(picked, tuple | list) and len(picked) == 2:
+            start, end = picked
+        elif isinstance(picked, tuple | list) and len(picked) == 1:
+            start = picked[0]
+    channels = queries.channel_options()
+    labels = {} if channels is None else dict(channels.iter_rows())
+    chosen = st.multiselect("Channels and repositories", list(labels), key="f_channels",
+                            format_func=lambda c: labels.get(c, c), placeholder="All",
+                            help="Only threads, openers and pull requests in these count. "
+                                 "DM share is workspace-wide.")
+    teams = queries.team_options()
+    chosen_teams = st.multiselect("Teams", teams, key="f_teams", placeholder="All",
+                                  help="Teams from the people file: threads they opened, openers they "
+                                       "wrote, pull requests they authored.") if teams else []
+    st.session_state["_filters"] = queries.Filters(start=start, end=end, channels=tuple(chosen),
+                                                   teams=tuple(chosen_teams))
+
+
+def _data_as_of() -> None:
+    loads = queries.data_as_of()
+    if loads is None or loads.is_empty():
+        st.caption("Data as of: nothing loaded yet.")
+        return
+    loads = privacy.redact(loads)
+    latest = loads["last_ok_at"].max()
+    st.caption("Data as of " + (f"{latest:%d %b %Y %H:%M} UTC" if isinstance(latest, datetime)
+                                else "— no successful load"))
+    for source, last_ok, status, problems in loads.iter_rows():
+        problems = str(problems or "")
+        when = f"{last_ok:%d %b %H:%M}" if last_ok is not None else "never"
+        st.caption(f"{source}: last good load {when} · latest {status}")
+        if status in ("partial", "failed") or problems:
+            st.warning(f"{source}: latest load {status}" + (f" — {problems}" if problems else ""))
+
+
+def caption_dms() -> None:
+    """Say when DM figures cannot be measured (an export without DMs)."""
+    if queries.coverage_flags().get("slack:direct messages present") == "no":
+        st.caption("No DMs in this export (most Slack plans export public channels only): "
+                   "DM share cannot be measured, it is not 0.")
+
+
+def caption_unknown_tz() -> None:
+    """Say who has no known timezone: they never bounce and have no working-hours figures."""
+    flags = queries.coverage_flags()
+    known = flags.get("people:people with a known timezone")
+    if known is None:
+        return
+    n, _, total = known.partition(" of ")
+    if n != total:
+        note = privacy.scrub(queries.coverage_note("people", "people with a known timezone"))
+        st.caption(f"Timezone known for {known} people; the others never count as bounces and "
+                   f"have no working-hours figures. {note or ''}")
+
+
+def frame(df: pl.DataFrame, column_config: Mapping[str, Any] | None = None) -> None:
+    """Show a table, with names and text hidden when the privacy switch is on."""
+    st.dataframe(privacy.redact(df), hide_index=True, column_config=column_config)
