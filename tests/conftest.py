@@ -13,6 +13,8 @@ import orjson
 import polars as pl
 import pytest
 
+pytest_plugins = ("tests.conftest_hostile",)
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 if "ASYNCPULSE_SHARED_DATA" in os.environ:
     SHARED_DATA = Path(os.environ["ASYNCPULSE_SHARED_DATA"])
@@ -117,6 +119,25 @@ def query(db: Path, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
         return con.sql(sql, params=params or []).pl()
     finally:
         con.close()
+
+
+def load_workspace(
+    db: Path, slack: SlackExport, prs: list[dict[str, Any]] | None = None, people: str | None = None
+) -> Path:
+    """Ingest a Slack export, optional `gh pr list` JSON and people.csv text into `db`; build."""
+    from pipelines import jobs
+
+    jobs.ingest(db, "slack", slack.root)
+    if prs is not None:
+        gh = slack.root.parent / "prs.json"
+        gh.write_bytes(orjson.dumps(prs))
+        jobs.ingest(db, "github", gh)
+    people_file = None
+    if people is not None:
+        people_file = slack.root.parent / "people.csv"
+        people_file.write_text(people)
+    jobs.build(db, people_file)
+    return db
 
 
 def requires_shared(name: str) -> Path:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
 import pytest
 
-from pipelines import jobs
 from pipelines.cli import main
-from tests.conftest import SlackExport, msg, query, ts, user
+from tests.conftest import SlackExport, load_workspace, msg, query, ts, user
 
 USERS = [
     user("U1", "ana", "America/Los_Angeles"),
@@ -47,14 +45,7 @@ def people_db(tmp_path: Path, db_path: Path) -> Path:
     e.json("users.json", USERS)
     e.json("channels.json", [{"id": "C1", "name": "general"}])
     e.day("general", "2024-03-11", [msg(u["id"], "hello there", ts("2024-03-11", 9, i)) for i, u in enumerate(USERS)])
-    gh = tmp_path / "prs.json"
-    gh.write_bytes(orjson.dumps(PRS))
-    people = tmp_path / "people.csv"
-    people.write_text(PEOPLE)
-    jobs.ingest(db_path, "slack", e.root)
-    jobs.ingest(db_path, "github", gh)
-    jobs.build(db_path, people)
-    return db_path
+    return load_workspace(db_path, e, PRS, PEOPLE)
 
 
 def test_people_matched_by_hand(people_db: Path) -> None:

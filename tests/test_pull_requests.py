@@ -16,11 +16,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
 import pytest
 
-from pipelines import jobs
-from tests.conftest import SlackExport, msg, query, ts
+from tests.conftest import SlackExport, load_workspace, msg, query, ts
 from tests.workspace import USERS
 
 BODY = (
@@ -70,14 +68,7 @@ def pr_db(tmp_path: Path, db_path: Path) -> Path:
         msg("U2", "can someone look at <https://github.com/acme/api/pull/1|api#1>?", ts("2024-03-12", 10)),
         msg("U1", "and <https://github.com/acme/api/pull/12>", ts("2024-03-12", 11)),
     ])
-    gh = tmp_path / "prs.json"
-    gh.write_bytes(orjson.dumps(PRS))
-    people = tmp_path / "people.csv"
-    people.write_text(PEOPLE)
-    jobs.ingest(db_path, "slack", e.root)
-    jobs.ingest(db_path, "github", gh)
-    jobs.build(db_path, people)
-    return db_path
+    return load_workspace(db_path, e, PRS, PEOPLE)
 
 
 def test_pull_requests_by_hand(pr_db: Path) -> None:
