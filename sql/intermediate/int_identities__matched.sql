@@ -3,15 +3,15 @@
 -- login may also reach a person through the Slack account sharing its e-mail or name.
 with people as (
     select *,
-           regexp_replace(strip_accents(lower(person)), '[^a-z0-9]', '', 'g') as name_key
+           name_key(person) as name_key
     from staging.stg_people
     qualify row_number() over (partition by person order by slack_id nulls last) = 1
 ),
 
 slack as (
     select user_id, email, user_name, real_name, display_name, tz, is_deleted,
-           regexp_replace(strip_accents(lower(real_name)), '[^a-z0-9]', '', 'g') as real_key,
-           regexp_replace(strip_accents(lower(display_name)), '[^a-z0-9]', '', 'g') as display_key
+           name_key(real_name) as real_key,
+           name_key(display_name) as display_key
     from staging.stg_slack__users
     where not is_bot
 ),
@@ -46,7 +46,7 @@ github as (
     select l.login,
            any_value(u.name)  as name,
            any_value(lower(nullif(u.email, ''))) as email,
-           regexp_replace(strip_accents(lower(any_value(u.name))), '[^a-z0-9]', '', 'g') as name_key
+           name_key(any_value(u.name)) as name_key
     from (
         select lower(author_login) as login from staging.stg_github__events where not author_is_bot
         union
@@ -72,7 +72,7 @@ github_candidates as (
     union all
     select g.login, s.person_id, 5, 'name (via Slack)'
     from github g join slack_matched s
-      on g.name_key <> '' and g.name_key = regexp_replace(strip_accents(lower(s.display_name)), '[^a-z0-9]', '', 'g')
+      on g.name_key <> '' and g.name_key = name_key(s.display_name)
     union all
     select g.login, m.person_id, 6, 'login = Slack handle'
     from github g

@@ -16,3 +16,7 @@ create or replace macro check_mark_pattern() as
 
 -- A broadcast mention in Slack markup.
 create or replace macro broadcast_pattern() as '<!(channel|here|everyone)(\|[^>]*)?>';
+
+-- A person's name as a matching key: "José  O'Brien" -> 'joseobrien'
+create or replace macro name_key(name) as
+    regexp_replace(strip_accents(lower(name)), '[^a-z0-9]', '', 'g');
