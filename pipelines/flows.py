@@ -2,7 +2,23 @@
 
 The nightly run works on one private copy of the database for all its
 tasks and publishes it only when every task succeeded, so a run that fails
-at any step leaves the database exactly as it was.
+at any step leaves the data exactly as it was; the failure is then
+recorded on its own in `raw.runs` (see `pipelines.runs`).
+
+Two checks keep an unchanged export from being parsed again, and they
+use the same fingerprint (`picking.export_fingerprint`, the digest the
+loaders store in `raw.loads`):
+
+* the database's own check, inside the loaders: an export whose
+  fingerprint `raw.loads` already records is not parsed and adds an
+  `unchanged` row. It is the truth, and works for every entry point
+  (`ingest`, `run`, a scheduled run, with or without Prefect's cache);
+* the Prefect task cache on `ingest`: its key is the fingerprint, but
+  only once the database records that fingerprint (the key function asks
+  it), so the cache can never skip an export the database lacks (a
+  deleted or replaced database, another machine). A hit skips the task
+  altogether (the UI shows it as Cached) and adds no `raw.loads` row; the
+  run's `raw.runs` row says `unchanged (cached)`.
 """
 
 from __future__ import annotations
@@ -12,18 +28,50 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
+from prefect.context import FlowRunContext, TaskRunContext
+from prefect.tasks import exponential_backoff
 
-from pipelines import jobs
-from pipelines.db import writable_copy
+from pipelines import jobs, runs
+from pipelines.db import BuildError, writable_copy
+from pipelines.exports import ExportError
+from pipelines.people import PeopleFileError
+from pipelines.sources.picking import already_loaded, export_fingerprint, pick_export
+
+# Errors a retry cannot fix: the export, a model or the people file is wrong.
+PERMANENT = (ExportError, BuildError, PeopleFileError)
 
 
-@task(retries=2, retry_delay_seconds=[2, 10], name="ingest")
+def is_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry I/O failures (a network share away, a disk hiccup), not a bad input."""
+    error = state.data if isinstance(state.data, BaseException) else None
+    return not isinstance(error, PERMANENT)
+
+
+def ingest_cache_key(context: TaskRunContext, params: dict[str, Any]) -> str | None:
+    """Key an ingest by its export's fingerprint, once the run's database records that export."""
+    source, path, work = params["source"], Path(params["path"]), Path(params["work"])
+    try:
+        fingerprint = export_fingerprint(source, path)
+    except (ExportError, OSError):
+        return None  # the task itself says what is wrong with the export
+    return f"asyncpulse-ingest-{source}-{fingerprint}" if already_loaded(work, source, fingerprint) else None
+
+
+RETRIES: dict[str, Any] = {
+    "retries": 2,
+    "retry_delay_seconds": exponential_backoff(backoff_factor=2),  # 2 s, then 4 s
+    "retry_jitter_factor": 0.5,
+    "retry_condition_fn": is_transient,
+}
+
+
+@task(name="ingest", cache_key_fn=ingest_cache_key, persist_result=True, **RETRIES)
 def ingest_task(work: str, source: str, path: str) -> dict[str, Any]:
     """Load one export into the run's copy (one transaction, so a retry starts clean)."""
     return dataclasses.asdict(jobs.ingest_into(Path(work), source, Path(path)))
 
 
-@task(name="build")
+@task(name="build", **RETRIES)
 def build_task(work: str, people: str | None) -> dict[str, int]:
     """Rebuild staging, intermediate and marts in the run's copy."""
     return jobs.build_into(Path(work), Path(people) if people else None)
@@ -33,17 +81,47 @@ def build_task(work: str, people: str | None) -> dict[str, int]:
 def nightly(
     db: str, slack: str | None = None, github: str | None = None, people: str | None = None
 ) -> list[dict[str, Any]]:
-    """Ingest whatever is configured, then build; publish atomically. Return the load reports."""
-    reports: list[dict[str, Any]] = []
-    with writable_copy(Path(db)) as work:
-        if slack:
-            reports.append(ingest_task(str(work), "slack", slack))
-        if github:
-            reports.append(ingest_task(str(work), "github", github))
-        changed = any(r["status"] != "unchanged" for r in reports)
-        if changed or people or not reports:
-            build_task(str(work), people)
+    """Ingest whatever is configured, then build; publish atomically. Return the load reports.
+
+    `slack` and `github` may each be an export or a folder where exports
+    land (the newest is taken, see `pipelines.sources.picking`).
+    """
+    ctx = FlowRunContext.get()
+    run = runs.RunRecord(flow_run_id=str(ctx.flow_run.id) if ctx and ctx.flow_run else None)
+    try:
+        reports = _ingest_and_build(Path(db), run, {"slack": slack, "github": github}, people)
+    except Exception as e:
+        run.fail(e)
+        if runs.record_failed_run(Path(db), run):
+            print(f"run {run.run_id} failed ({run.error}); the data is as it was, "
+                  "the failure is recorded in raw.runs")
+        raise
     for r in reports:
         print(f"{r['source']}: {r['status']}, {r['rows_added']} added, {r['rows_replaced']} replaced")
     return reports
 
+
+def _ingest_and_build(
+    db: Path, run: runs.RunRecord, sources: dict[str, str | None], people: str | None
+) -> list[dict[str, Any]]:
+    reports: list[dict[str, Any]] = []
+    with writable_copy(db) as work:
+        for source, given in sources.items():
+            if not given:
+                continue
+            path = pick_export(source, Path(given))
+            if path != Path(given):
+                print(f"{source}: the newest export in {given} is {path.name}")
+            state = ingest_task(str(work), source, str(path), return_state=True)
+            report = state.result()
+            cached = state.name == "Cached"
+            run.steps.append(f"{source}: {report['status']}{' (cached)' if cached else ''} {path}")
+            if not cached:
+                run.load_ids.append(report["load_id"])
+            reports.append(report)
+        changed = any(r["status"] != "unchanged" for r in reports)
+        if changed or people or not reports:
+            counts = build_task(str(work), people)
+            run.steps.append(f"build: {len(counts)} relations")
+        runs.record_run(work, run)
+    return reports

@@ -1,4 +1,10 @@
-"""The real Prefect flow `nightly` under prefect_test_harness (one temporary server for the file)."""
+"""The real Prefect flow `nightly` under prefect_test_harness (one temporary server for the file).
+
+Atomicity is proved by injecting failures at every step of a run (each
+ingest, mid-build, the publish) and comparing every data table before and
+after: a failed run changes nothing but its own row in `raw.runs`, and the
+next run succeeds.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from pipelines.db import sql_files
 from tests.conftest import query
-from tests.helpers import ROWS_ADDED, digest, leftovers, make_workspace, messages_per_conversation
+from tests.github_history import gh_prs, write_gh
+from tests.helpers import (
+    ROWS_ADDED,
+    leftovers,
+    make_newer_workspace,
+    make_workspace,
+    messages_per_conversation,
+)
 from tests.workspace import FACTS, USERS
 
 
@@ -46,6 +60,30 @@ def loads(db: Path) -> list[tuple[Any, ...]]:
         db, "select source, status, files_read, files_skipped, rows_added, rows_replaced "
         "from raw.loads order by started_at"
     ).rows()
+
+
+def run_rows(db: Path) -> list[tuple[Any, ...]]:
+    """(status, error, steps) of every raw.runs row, oldest first."""
+    return query(db, "select status, error, steps from raw.runs order by started_at").rows()
+
+
+def data(db: Path) -> dict[str, pl.DataFrame]:
+    """Every table of every schema but raw.runs (a failed run's only change), sorted."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        names = [t for (t,) in con.execute(
+            "select schema_name || '.' || table_name from duckdb_tables() "
+            "where (schema_name, table_name) != ('raw', 'runs') order by 1"
+        ).fetchall()]
+        return {n: con.sql(f"select * from {n} order by all").pl() for n in names}
+    finally:
+        con.close()
+
+
+def assert_same_data(got: dict[str, pl.DataFrame], want: dict[str, pl.DataFrame]) -> None:
+    assert list(got) == list(want)
+    for name in want:
+        assert_frame_equal(got[name], want[name], check_row_order=True)
 
 
 def staging(db: Path) -> dict[str, pl.DataFrame]:
@@ -97,6 +135,18 @@ def test_nightly_loads_and_builds_the_sample_workspace(
     assert query(db_path, "select user_id from staging.stg_slack__users order by 1")[
         "user_id"].to_list() == sorted(u["id"] for u in USERS)
     assert leftovers(db_path) == []
+    # the run's own record: Prefect's flow run id, the load it added, its steps
+    ((run_id, flow_run_id, status, error, load_ids, steps),) = query(
+        db_path, "select run_id, flow_run_id, status, error, load_ids, steps from raw.runs"
+    ).rows()
+    assert (flow_run_id, status, error) == (str(state.state_details.flow_run_id), "ok", None)
+    assert load_ids == [report["load_id"]]
+    # every model of the three layers (the settings row the models read is no model)
+    models = query(
+        db_path, "select count(*) as n from duckdb_tables() where schema_name in "
+        "('staging', 'intermediate', 'marts') and table_name != 'build_settings'"
+    ).item()
+    assert steps == [f"slack: ok {workspace}", f"build: {models} relations"]
 
 
 def test_nightly_again_is_unchanged_and_skips_the_build(
@@ -118,12 +168,26 @@ def test_nightly_again_is_unchanged_and_skips_the_build(
     for name in before:
         assert_frame_equal(after[name], before[name])
 
+    # Third time: the database records the export, so Prefect's task cache has a
+    # key for it and the ingest task does not run at all (no raw.loads row).
+    state = run_nightly(db_path, slack=str(workspace))
+    assert state.is_completed(), state
+    (report,) = state.result()
+    assert report["status"] == "unchanged"
+    assert loads(db_path) == [OK_LOAD, ("slack", "unchanged", 0, 0, 0, 0)]
+    assert [(s, steps[0]) for s, _, steps in run_rows(db_path)] == [
+        ("ok", f"slack: ok {workspace}"),
+        ("ok", f"slack: unchanged {workspace}"),
+        ("ok", f"slack: unchanged (cached) {workspace}"),
+    ]
+    assert len(spy_build) == 1
+
 
 def test_nightly_with_a_failing_build_leaves_the_database(
     prefect_server: None, db_path: Path, workspace: Path, tmp_path: Path
 ) -> None:
     assert run_nightly(db_path, slack=str(workspace)).is_completed()
-    before = digest(db_path)
+    before = data(db_path)
     newer = make_workspace(tmp_path / "newer")  # another export: ingest would add a load row
 
     people = tmp_path / "no-such-people.csv"
@@ -131,8 +195,11 @@ def test_nightly_with_a_failing_build_leaves_the_database(
     assert state.is_failed(), state
     error = state.result(raise_on_failure=False)
     assert (type(error).__name__, str(error)) == ("PeopleFileError", f"{people}: no such file")
-    assert digest(db_path) == before
+    assert_same_data(data(db_path), before)
     assert loads(db_path) == [OK_LOAD]
+    assert run_rows(db_path)[-1] == (
+        "failed", f"PeopleFileError: {people}: no such file", [f"slack: ok {newer}"]
+    )
     assert leftovers(db_path) == []
 
 
@@ -208,3 +275,127 @@ def test_cli_run_uses_the_flow(
     )
     assert loads(db_path) == [OK_LOAD]
     assert messages_per_conversation(db_path, "staging.stg_slack__messages") == FACTS["per_conversation"]
+
+
+@pytest.fixture
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real retry policy (2 retries, only of transient errors) without its waits."""
+    from pipelines import flows
+
+    for name in ("ingest_task", "build_task"):
+        t = getattr(flows, name)
+        assert (t.retries, t.retry_condition_fn) == (2, flows.is_transient)
+        monkeypatch.setattr(flows, name, t.with_options(retry_delay_seconds=0, retry_jitter_factor=None))
+
+
+def newer_github(path: Path) -> Path:
+    """The gh export again with PR 9's title edited (a newer export that changes a row)."""
+    prs = gh_prs()
+    (pr9,) = [pr for pr in prs if pr["number"] == 9]
+    pr9["title"] = "New settings page"
+    return write_gh(path, prs)
+
+
+STEPS = ["slack ingest", "github ingest", "mid-build", "publish"]
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_a_run_failing_at_any_step_changes_no_data_and_the_next_run_succeeds(
+    step: str, prefect_server: None, db_path: Path, tmp_path: Path, quick_retries: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    from pipelines import db, jobs
+
+    first = {"slack": str(make_workspace(tmp_path / "s1")),
+             "github": str(write_gh(tmp_path / "g1" / "prs.json"))}
+    assert run_nightly(db_path, **first).is_completed()
+    before = data(db_path)
+    # Newer exports of both sources: a successful run would change rows of each.
+    second = {"slack": str(make_newer_workspace(tmp_path / "s2")),
+              "github": str(newer_github(tmp_path / "g2" / "prs.json"))}
+
+    failing = [True]
+    attempts: list[str] = []
+    real_ingest, real_sql_files, real_replace = jobs.ingest_into, db.sql_files, os.replace
+
+    def ingest_into(work: Path, source: str, path: Path) -> Any:
+        if failing[0] and step == f"{source} ingest":
+            attempts.append(source)
+            raise OSError(f"{source} export share went away")
+        return real_ingest(work, source, path)
+
+    def sql_files(layer: str) -> list[Path]:
+        # the build asks for the marts after staging and intermediate are built
+        if failing[0] and step == "mid-build" and layer == "marts":
+            attempts.append(layer)
+            raise OSError("disk hiccup")
+        return real_sql_files(layer)
+
+    def replace(src: Any, dst: Any) -> None:
+        # the run's publish fails; the failed run's own record then publishes
+        if failing[0] and step == "publish" and Path(dst) == db_path and not attempts:
+            attempts.append("publish")
+            raise OSError("rename failed")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(jobs, "ingest_into", ingest_into)
+    monkeypatch.setattr(db, "sql_files", sql_files)
+    monkeypatch.setattr(os, "replace", replace)
+
+    state = run_nightly(db_path, **second)
+    assert state.is_failed(), state
+    # tasks were retried twice (transient errors); the publish is no task
+    assert len(attempts) == (1 if step == "publish" else 3)
+    assert_same_data(data(db_path), before)
+    assert leftovers(db_path) == []
+    statuses = [(status, error) for status, error, _ in run_rows(db_path)]
+    expected_error = {"slack ingest": "OSError: slack export share went away",
+                      "github ingest": "OSError: github export share went away",
+                      "mid-build": "OSError: disk hiccup", "publish": "OSError: rename failed"}[step]
+    assert statuses == [("ok", None), ("failed", expected_error)]
+
+    failing[0] = False  # the share is back
+    state = run_nightly(db_path, **second)
+    assert state.is_completed(), state
+    assert [s for s, _, _ in run_rows(db_path)] == ["ok", "failed", "ok"]
+    assert [(s, st) for s, st, *_ in loads(db_path)] == [
+        ("slack", "ok"), ("github", "ok"), ("slack", "ok"), ("github", "ok")]
+    assert messages_per_conversation(db_path)["C1"] == FACTS["per_conversation"]["C1"] + 2
+    assert query(db_path, "select title from raw.github_pull_requests where number = 9").item() == (
+        "New settings page")
+    assert leftovers(db_path) == []
+
+
+def test_a_failed_run_is_recorded_with_its_error_and_nothing_else(
+    prefect_server: None, db_path: Path, workspace: Path, tmp_path: Path
+) -> None:
+    assert run_nightly(db_path, slack=str(workspace)).is_completed()
+    before = data(db_path)
+    state = run_nightly(db_path, slack=str(tmp_path / "nowhere"))
+    assert state.is_failed(), state
+    assert_same_data(data(db_path), before)
+    (status, error, steps), = run_rows(db_path)[1:]
+    assert (status, error, steps) == ("failed", f"ExportError: {tmp_path / 'nowhere'}: no such file or folder", [])
+
+
+def test_nightly_takes_the_newest_export_of_a_drop_folder(
+    prefect_server: None, db_path: Path, tmp_path: Path
+) -> None:
+    import os
+
+    from tests.conftest import SlackExport
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    SlackExport(make_workspace(tmp_path / "old")).zip(drop / "2024-03-07.zip")
+    newer = make_newer_workspace(drop / "2024-03-08")
+    os.utime(drop / "2024-03-07.zip", (1_700_000_000, 1_700_000_000))
+
+    assert run_nightly(db_path, slack=str(drop)).is_completed()
+    assert query(db_path, "select path, status from raw.loads").rows() == [(str(newer), "ok")]
+    # the same newest export the next night: recognised, nothing parsed
+    assert run_nightly(db_path, slack=str(drop)).is_completed()
+    assert query(db_path, "select status from raw.loads order by started_at")["status"].to_list() == [
+        "ok", "unchanged"]
