@@ -51,6 +51,7 @@ def redact(df: pl.DataFrame) -> pl.DataFrame:
         return df
     names = _names()
     mapping = dict(zip(names["key"].to_list(), names["pseudonym"].to_list(), strict=True))
+    mapping.update({p: p for p in names["pseudonym"].to_list()})  # redacting twice changes nothing
     written = names.filter("is_name").with_columns(n=pl.col("key").str.len_chars()).sort("n", descending=True)
     exprs = []
     for col, dtype in df.schema.items():

@@ -6,16 +6,16 @@ import streamlit as st
 
 from dashboard import ui
 
-st.set_page_config(page_title="asyncpulse", page_icon="⏱", layout="wide")
+st.set_page_config(page_title="asyncpulse", page_icon=":material/timer:", layout="wide")
 
 pages = [
-    st.Page("app_pages/overview.py", title="Overview", icon="📊", default=True),
-    st.Page("app_pages/trends.py", title="Trends", icon="📈", url_path="trends"),
-    st.Page("app_pages/offenders.py", title="Worst offenders", icon="🏓", url_path="offenders"),
-    st.Page("app_pages/replay.py", title="Thread replay", icon="🔁", url_path="replay"),
-    st.Page("app_pages/overlap.py", title="Timezone overlap", icon="🌍", url_path="overlap"),
-    st.Page("app_pages/pr_payoff.py", title="PR payoff", icon="📝", url_path="pr_payoff"),
-    st.Page("app_pages/coverage.py", title="Coverage", icon="🔎", url_path="coverage"),
+    st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("app_pages/trends.py", title="Trends", icon=":material/show_chart:", url_path="trends"),
+    st.Page("app_pages/offenders.py", title="Worst offenders", icon=":material/sports_tennis:", url_path="offenders"),
+    st.Page("app_pages/replay.py", title="Thread replay", icon=":material/replay:", url_path="replay"),
+    st.Page("app_pages/overlap.py", title="Timezone overlap", icon=":material/public:", url_path="overlap"),
+    st.Page("app_pages/pr_payoff.py", title="PR payoff", icon=":material/description:", url_path="pr_payoff"),
+    st.Page("app_pages/coverage.py", title="Coverage", icon=":material/fact_check:", url_path="coverage"),
 ]
 page = st.navigation(pages)
 ui.sidebar()
