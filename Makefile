@@ -9,7 +9,7 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench install clean screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: $(STAMP)
 ## test: the whole suite (unit, real data when ../shared/data exists, Prefect, browser)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## screenshots: refresh docs/screenshots from the browser test
+screenshots: $(STAMP)
+	ASYNCPULSE_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_dashboard.py -m browser -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipelines transforms dashboard tests benchmarks

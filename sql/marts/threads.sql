@@ -38,6 +38,7 @@ per_thread as (
         thread_id,
         count(*)                         as messages,
         count(distinct person_id)        as participants,
+        list(distinct person_id order by person_id) as participant_ids,
         max(event_at)                    as last_at,
         bool_or(regexp_matches(lower(coalesce(text, '')), decision_pattern())
                 or regexp_matches(coalesce(reactions, ''), check_mark_pattern()))  as has_outcome
@@ -86,6 +87,8 @@ final as (
              then rtrim(s.slack_workspace_url, '/') || '/archives/' || o.conversation_id
                   || '/p' || replace(o.source_ts, '.', '') end        as url,
         o.opener                                                      as opener_person_id,
+        coalesce(t.participant_ids, [])                               as participant_ids,
+        coalesce(c.conversation_name, o.conversation_id)              as conversation_name,
         r.replier                                                     as first_replier_person_id
     from openings o
     left join per_thread t using (thread_id)
@@ -93,6 +96,7 @@ final as (
     left join people p on p.person_id = r.replier
     left join handoffs h using (thread_id)
     left join strikes k using (thread_id)
+    left join staging.stg_slack__conversations c on o.source = 'slack' and c.conversation_id = o.conversation_id
     cross join settings s
 )
 
