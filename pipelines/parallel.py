@@ -1,8 +1,16 @@
-"""Run a parse function over batches on every core, results streamed back in a bounded window.
+"""Run a parse function over batches on every core, or on a Dask cluster, results streamed back.
 
 The batch function must be a module-level function of picklable arguments
-(a path, a list of member names) so the same batches can go to a process
-pool here or to Dask workers at scale.
+(a path, a list of member names) so the same batches go to a process pool
+here or to Dask workers at scale. A worker writes its rows to a Parquet
+file named in the batch and returns only that path and the outcomes, so
+the batches' output directory (the scratch dir) and the export must be
+reachable by every worker: anything on a local cluster; a shared file
+system for a remote one (set ASYNCPULSE_SCRATCH_DIR).
+
+`ASYNCPULSE_TASK_RUNNER=dask` sends every batch to Dask: the scheduler at
+`ASYNCPULSE_DASK_ADDRESS`, or a local cluster of `workers` processes
+started for the call. The default, `local`, uses a process pool.
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -25,12 +33,19 @@ def worker_count(requested: int) -> int:
 def map_batches(fn: Callable[[T], R], batches: Iterable[T], workers: int) -> Iterator[R]:
     """Yield fn(batch) for each batch, in completion order.
 
-    With one worker (or one batch) it runs in this process. Otherwise a
-    spawn-started pool (no fork of a process holding DuckDB threads) keeps
-    at most two batches per worker in flight, so memory does not grow with
-    the export.
+    With the Dask runner selected in the settings, on the Dask cluster.
+    Otherwise, with one worker (or one batch) it runs in this process; with
+    more, a spawn-started pool (no fork of a process holding DuckDB threads)
+    keeps at most two batches per worker in flight, so memory does not
+    grow with the export.
     """
+    from pipelines.settings import get_settings
+
     todo = list(batches)
+    s = get_settings()
+    if s.task_runner == "dask" and todo:
+        yield from map_batches_dask(fn, todo, s.dask_address, worker_count(s.workers))
+        return
     if workers <= 1 or len(todo) <= 1:
         yield from map(fn, todo)
         return
@@ -50,3 +65,37 @@ def map_batches(fn: Callable[[T], R], batches: Iterable[T], workers: int) -> Ite
                 if nxt is not None:
                     pending.add(pool.submit(fn, nxt))
                 yield fut.result()
+
+
+def map_batches_dask(
+    fn: Callable[[T], R], batches: list[T], address: str | None, workers: int
+) -> Iterator[R]:
+    """Yield fn(batch) for each batch computed on Dask, in completion order.
+
+    Connects to the scheduler at `address`, or starts a local cluster of
+    `workers` processes for this call. Results are small (a Parquet path
+    and outcomes), so every batch is submitted at once and gathered as
+    each completes; an error in a batch is raised here and the rest
+    cancelled.
+    """
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster: Any = None
+    if address is None:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )
+    client = Client(cluster if cluster is not None else address, set_as_default=False)
+    try:
+        # pure=False: a batch names its output file, re-running it must really re-run it
+        futures = client.map(fn, batches, pure=False)
+        try:
+            with client.as_current():  # as_completed finds its client as the current one
+                for fut in as_completed(futures):
+                    yield fut.result()
+        finally:
+            client.cancel(futures)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

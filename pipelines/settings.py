@@ -12,6 +12,7 @@ import os
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import (
@@ -70,6 +71,12 @@ class Settings(BaseSettings):
     batch_bytes: int = Field(default=16 << 20, description="Day-file bytes per parse batch.")
     scratch_dir: Path | None = Field(
         default=None, description="Where parsed batches wait to be loaded (default: system temp)."
+    )
+    task_runner: Literal["local", "dask"] = Field(
+        default="local", description="Where batches are parsed: 'local' processes or 'dask'."
+    )
+    dask_address: str | None = Field(
+        default=None, description="Dask scheduler (tcp://host:8786); none = a local cluster."
     )
     memory_limit: str = Field(default="384MB", description="DuckDB memory limit while writing.")
     max_file_bytes: int = Field(default=256 << 20, description="A larger export member is refused.")
