@@ -61,7 +61,7 @@ facts as (
     select 'people', 'people with a known timezone',
            count(*) filter (has_known_tz) || ' of ' || count(*),
            case when count(*) filter (not has_known_tz) > 0
-                then 'unknown (no bounces, no working-hours figures for them): '
+                then 'No timezone for: '
                      || string_agg(display_name, ', ' order by display_name) filter (not has_known_tz)
                 else 'everyone who wrote a message has a timezone' end
     from slack_people
