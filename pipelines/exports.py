@@ -53,8 +53,18 @@ class Export:
         return h.hexdigest()
 
 
+def printable(name: str) -> str:
+    """Return `name` fit for one report line: undecodable bytes and control characters escaped."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _unsafe(name: str) -> str | None:
     """Say why a member name is unsafe to use, or return None."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # surrogate-escaped bytes from the file system or a tar header
+        return "name is not valid UTF-8"
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
         return "absolute path"
     parts = name.replace("\\", "/").split("/")
@@ -62,6 +72,8 @@ def _unsafe(name: str) -> str | None:
         return "'..' in path"
     if "\0" in name:
         return "NUL in path"
+    if not all(c.isprintable() for c in name):
+        return "control character in name"
     return None
 
 
@@ -73,7 +85,7 @@ def open_export(path: Path) -> Export:
     if not path.exists():
         raise ExportError(f"{path}: no such file or folder")
     if path.is_dir():
-        return _open_dir(path)
+        return _open_dir(path, s.max_file_bytes)
     if zipfile.is_zipfile(path):
         return _open_zip(path, s.max_file_bytes, s.max_export_bytes, s.max_zip_ratio)
     if _is_tar(path):
@@ -88,7 +100,7 @@ def _is_tar(path: Path) -> bool:
         return False
 
 
-def _open_dir(root: Path) -> Export:
+def _open_dir(root: Path, max_file: int) -> Export:
     members: dict[str, Member] = {}
     refused: list[str] = []
     stack = [("", str(root))]
@@ -101,7 +113,10 @@ def _open_dir(root: Path) -> Export:
             continue
         for entry in entries:
             rel = f"{rel_dir}{entry.name}"
-            if entry.is_symlink():
+            why = _unsafe(entry.name)
+            if why:
+                refused.append(f"{printable(rel)}: {why}")
+            elif entry.is_symlink():
                 refused.append(f"{rel}: symbolic link, not followed")
             elif entry.is_dir(follow_symlinks=False):
                 stack.append((rel + "/", entry.path))
@@ -110,6 +125,9 @@ def _open_dir(root: Path) -> Export:
                     st = entry.stat(follow_symlinks=False)
                 except OSError as e:
                     refused.append(f"{rel}: {e.strerror}")
+                    continue
+                if st.st_size > max_file:
+                    refused.append(f"{rel}: {st.st_size} bytes, over the {max_file}-byte limit")
                     continue
                 members[rel] = Member(rel, st.st_size, f"m{st.st_size}:{st.st_mtime_ns}")
     return Export(root, "dir", members, refused)
@@ -136,7 +154,7 @@ def _open_zip(path: Path, max_file: int, max_total: int, max_ratio: int) -> Expo
         if why is None and info.compress_size and info.file_size / info.compress_size > max_ratio:
             why = f"compression ratio {info.file_size // info.compress_size}:1, a likely zip bomb"
         if why:
-            refused.append(f"{name}: {why}")
+            refused.append(f"{printable(name)}: {why}")
             continue
         total += info.file_size
         if total > max_total:
@@ -165,7 +183,7 @@ def _open_tar(path: Path, max_file: int, max_total: int) -> Export:
         if why is None and info.size > max_file:
             why = f"{info.size} bytes, over the {max_file}-byte limit"
         if why:
-            refused.append(f"{name}: {why}")
+            refused.append(f"{printable(name)}: {why}")
             continue
         total += info.size
         if total > max_total:
@@ -194,10 +212,13 @@ def read_member(path: Path | str, kind: str, name: str) -> bytes:
             # messages can embed raw header bytes, hence the cut.
             raise ValueError(f"corrupt ZIP member ({str(e)[:100]})") from e
     with tarfile.open(path) as tf:
-        member = tf.extractfile(name)
-        if member is None:
-            raise OSError(f"{name}: not a regular file")
-        return member.read()
+        # Members are listed by their normalised name ('./users.json' -> 'users.json').
+        for info in tf:
+            if info.isfile() and posixpath.normpath(info.name) == name:
+                member = tf.extractfile(info)
+                if member is not None:
+                    return member.read()
+        raise OSError(f"{name}: not a regular file in the archive")
 
 
 def content_signature(data: bytes) -> str:

@@ -168,7 +168,7 @@ def iter_layout(export: Export, report: LoadReport) -> tuple[SlackLayout, list[d
     if "users.json" in rel:
         try:
             users = parse_users(export.read(rel["users.json"]), "users.json")
-        except (orjson.JSONDecodeError, ValueError) as e:
+        except (orjson.JSONDecodeError, ValueError, OSError) as e:
             report.problems.append(f"users.json: {_why(e)}; users skipped")
     else:
         report.notes.append("no users.json: authors are known by id only")
@@ -179,7 +179,7 @@ def iter_layout(export: Export, report: LoadReport) -> tuple[SlackLayout, list[d
         try:
             for row in parse_conversations(export.read(rel[fname]), ctype, fname):
                 by_folder[row["folder"]] = row
-        except (orjson.JSONDecodeError, ValueError) as e:
+        except (orjson.JSONDecodeError, ValueError, OSError) as e:
             report.problems.append(f"{fname}: {_why(e)}; its conversations are typed by guess")
     day_files: dict[str, list[str]] = defaultdict(list)
     others: list[str] = []
@@ -195,6 +195,12 @@ def iter_layout(export: Export, report: LoadReport) -> tuple[SlackLayout, list[d
         report.notes.append(
             f"{len(others)} non-message files in conversation folders skipped: "
             + ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
+        )
+    not_folders = sorted(c["folder"] for c in by_folder.values() if c["folder"] in rel)
+    if not_folders:
+        report.notes.append(
+            f"{len(not_folders)} conversations have a file where their folder should be, "
+            "so no messages: " + ", ".join(not_folders[:10])
         )
     unlisted = sorted(f for f in day_files if f not in by_folder)
     for folder in unlisted:

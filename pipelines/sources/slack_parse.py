@@ -40,6 +40,12 @@ MESSAGE_FIELDS: tuple[tuple[str, pa.DataType], ...] = (
 )
 
 
+FREE_TEXT = {"text", "files", "reactions"}
+SHORT_COLUMNS = [
+    "conversation_id", *(n for n, _ in MESSAGE_FIELDS if n not in FREE_TEXT), "_source_file",
+]
+
+
 @dataclass(frozen=True)
 class DayBatch:
     """Day files to parse together: (member, conversation_id, size, signature) each.
@@ -74,8 +80,18 @@ class BatchResult:
     outcomes: list[FileOutcome]
 
 
-def _json_text(value: object) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
+def _json_text(value: object, field: str) -> str | None:
+    """Return `value` as JSON text; ValueError (the file is skipped) if it cannot be written back.
+
+    orjson reads 1024 levels of nesting but writes only 254, so a deeply
+    nested `files` or `reactions` parses and then fails here.
+    """
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError as e:
+        raise ValueError(f"field '{field}' cannot be stored ({e})") from e
 
 
 def append_messages(msgs: object, cols: list[list[object]]) -> int:
@@ -121,8 +137,8 @@ def append_messages(msgs: object, cols: list[list[object]]) -> int:
         f = g("files")
         if f is None and "file" in m:
             f = [m["file"]]
-        files(_json_text(f))
-        reacts(_json_text(g("reactions")))
+        files(_json_text(f, "files"))
+        reacts(_json_text(g("reactions"), "reactions"))
         n += 1
     return n
 
@@ -161,7 +177,10 @@ def parse_day_batch(batch: DayBatch) -> BatchResult:
         return BatchResult(None, 0, outcomes)
     # Uncompressed: the file lives for seconds on the same disk; encoding is what we want
     # done in parallel here, not compression.
-    pq.write_table(table, batch.out, compression="none", use_dictionary=True)
+    # Free text (text, files, reactions) gets neither a dictionary nor min/max statistics:
+    # its values rarely repeat, and statistics of one 50 MB message cost ~5x its size in memory.
+    pq.write_table(table, batch.out, compression="none", use_dictionary=SHORT_COLUMNS,
+                   write_statistics=SHORT_COLUMNS)
     return BatchResult(batch.out, table.num_rows, outcomes)
 
 
@@ -173,7 +192,10 @@ def _parse_day_batch(batch: DayBatch) -> tuple[pa.Table | None, list[FileOutcome
         lo = len(cols[0])
         try:
             data = read_member(batch.export_path, batch.kind, member)  # type: ignore[arg-type]
-            n = append_messages(orjson.loads(data), cols)
+            parsed = orjson.loads(data)
+            del data  # a day file can be large: hold its bytes no longer than its parse
+            n = append_messages(parsed, cols)
+            del parsed
         except (orjson.JSONDecodeError, ValueError, OSError, AttributeError) as e:
             for c in cols:
                 del c[lo:]
