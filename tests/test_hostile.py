@@ -701,3 +701,63 @@ def test_enough_hostile_cases_were_tried() -> None:
     assert CASES["property: random exports"] >= 150
     assert CASES["property: random day-file bytes"] >= 150
     assert sum(CASES.values()) >= 400
+
+
+# --- hostile SQL: what tests/test_cli.py does not already try ----------------------------------
+
+MORE_ESCAPES = [
+    "copy (select * from raw.slack_messages) to '{tmp}/out.parquet' (format parquet)",
+    "attach '{tmp}/other.duckdb' as o (read_only false)",
+    "attach ':memory:' as m",
+    "select * from read_parquet('{tmp}/some.parquet')",
+    "select * from read_json('{tmp}/some.json')",
+    "select * from glob('{tmp}/*')",
+    "select * from read_blob('/etc/passwd')",
+    "select * from read_csv('https://example.com/x.csv')",
+    "create secret s (type s3, key_id 'k', secret 's')",
+    "create macro m() as 1",
+    "set memory_limit = '1TB'",
+    "set temp_directory = '{tmp}/spill'",
+    "pragma enable_profiling",
+    "force install httpfs",
+    "insert into raw.loads select * from raw.loads",
+    "begin; delete from raw.slack_messages; commit",
+]
+
+
+@pytest.mark.parametrize("sql", MORE_ESCAPES)
+def test_sql_more_escape_attempts_fail(
+    sql: str, good_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    db = tmp_path / "db.duckdb"
+    shutil.copyfile(good_db, db)
+    (tmp_path / "some.json").write_text('[{"a": 1}]')
+    before = {p.name: digest(p) for p in tmp_path.rglob("*") if p.is_file()}
+    code = main(["sql", sql.format(tmp=tmp_path), "--db", str(db)])
+    out, err = capsys.readouterr()
+    CASES["hostile SQL"] += 1
+    assert (code, out) == (1, ""), f"the attempt succeeded: {sql}"
+    assert len(err.splitlines()) == 1 and err.startswith("asyncpulse: "), err
+    assert {p.name: digest(p) for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_sql_statement_timeout_gives_one_line(
+    good_db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    import time
+
+    from pipelines.settings import get_settings
+
+    monkeypatch.setenv("ASYNCPULSE_SQL_TIMEOUT_SECONDS", "1")
+    get_settings.cache_clear()
+    start = time.monotonic()
+    code = main(["sql", "select count(*) from range(10000000000)", "--db", str(good_db)])
+    took = time.monotonic() - start
+    out, err = capsys.readouterr()
+    CASES["hostile SQL"] += 1
+    assert (code, out) == (1, "")
+    assert len(err.splitlines()) == 1 and err.startswith("asyncpulse: "), err
+    assert took < 10
