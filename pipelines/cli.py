@@ -7,6 +7,7 @@ Exit status: 0 everything loaded; 3 loaded but some files were skipped;
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
 import shutil
@@ -16,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from pipelines.loads import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, LoadReport
+from pipelines.loads import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, LoadReport
 from pipelines.settings import PROJECT_ROOT, get_settings
 
 
@@ -26,6 +27,15 @@ def _add_db(p: argparse.ArgumentParser, top: bool) -> None:
         "--db", type=Path, default=None if top else argparse.SUPPRESS,
         help="database file (default: $ASYNCPULSE_DB or data/asyncpulse.duckdb)",
     )
+
+
+def _add_sources(p: argparse.ArgumentParser) -> None:
+    where = "; or a folder where each night's export lands (the newest is taken)"
+    p.add_argument("--slack", type=Path, help="Slack export (ZIP or folder)" + where)
+    p.add_argument(
+        "--github", type=Path, help="GitHub export (gh JSON, REST dump, migration archive)" + where
+    )
+    p.add_argument("--people", type=Path, help="people.csv; stored for later builds")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -52,9 +62,17 @@ def make_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="the nightly Prefect flow: ingest what is given, then build")
     _add_db(r, top=False)
-    r.add_argument("--slack", type=Path, help="Slack export (ZIP or folder)")
-    r.add_argument("--github", type=Path, help="GitHub export (gh JSON, REST dump, migration archive)")
-    r.add_argument("--people", type=Path, help="people.csv; stored for later builds")
+    _add_sources(r)
+
+    sc = sub.add_parser(
+        "schedule", help="serve the nightly flow as a Prefect deployment on a cron schedule",
+        description="Register the nightly flow as the Prefect deployment nightly/NAME with a cron "
+        "schedule and run its runs here until Ctrl-C. Needs a Prefect server (PREFECT_API_URL).",
+    )
+    _add_db(sc, top=False)
+    sc.add_argument("--cron", default="0 2 * * *", help='when to run (default "0 2 * * *", 02:00 UTC)')
+    _add_sources(sc)
+    sc.add_argument("--name", default="asyncpulse", help="deployment name (default: asyncpulse)")
 
     q = sub.add_parser("sql", help="run one read-only query")
     _add_db(q, top=False)
@@ -135,6 +153,36 @@ def cmd_run(args: argparse.Namespace, database: Path) -> int:
 
 def _opt(p: Path | None) -> str | None:
     return str(p) if p is not None else None
+
+
+def cmd_schedule(args: argparse.Namespace, database: Path) -> int:
+    from prefect.client.schemas.schedules import CronSchedule
+    from prefect.settings import PREFECT_API_URL
+
+    from pipelines.flows import serve_nightly
+
+    try:
+        CronSchedule(cron=args.cron)
+    except ValueError:
+        print(f"asyncpulse: --cron {args.cron!r} is not a cron expression", file=sys.stderr)
+        return EXIT_USAGE
+    if not PREFECT_API_URL.value():
+        print("asyncpulse: schedule needs a Prefect server: run `prefect server start` and set "
+              "PREFECT_API_URL=http://127.0.0.1:4200/api (or run `asyncpulse run` from cron)",
+              file=sys.stderr)
+        return EXIT_FAILED
+    given = {"slack": args.slack, "github": args.github, "people": args.people}
+    for what, path in given.items():
+        if path is not None and not path.exists():
+            raise FileNotFoundError(f"--{what} {path}: no such file or folder")
+    # Absolute paths: the runs may start in another working directory.
+    params = {k: str(v.resolve()) for k, v in given.items() if v is not None}
+    params["db"] = str(Path(database).resolve())
+    print(f"serving nightly/{args.name} on {args.cron!r} against {PREFECT_API_URL.value()} "
+          "(Ctrl-C to stop)", file=sys.stderr)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how serving ends
+        serve_nightly(args.name, args.cron, params)
+    return EXIT_OK
 
 
 def cmd_sql(args: argparse.Namespace, database: Path) -> int:
@@ -270,6 +318,7 @@ COMMANDS = {
     "ingest": cmd_ingest,
     "build": cmd_build,
     "run": cmd_run,
+    "schedule": cmd_schedule,
     "sql": cmd_sql,
     "people": cmd_people,
     "dashboard": cmd_dashboard,

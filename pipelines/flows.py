@@ -125,3 +125,18 @@ def _ingest_and_build(
             run.steps.append(f"build: {len(counts)} relations")
         runs.record_run(work, run)
     return reports
+
+
+def serve_nightly(name: str, cron: str, parameters: dict[str, Any]) -> None:
+    """Register `nightly` as the deployment nightly/`name` on `cron` and run its runs until stopped.
+
+    One run at a time (the writer lock would serialise them anyway); on
+    Ctrl-C Prefect pauses the schedule, so runs do not pile up unserved.
+    """
+    from prefect.deployments.runner import EntrypointType
+
+    nightly.serve(
+        name=name, cron=cron, parameters=parameters, limit=1,
+        entrypoint_type=EntrypointType.MODULE_PATH,  # `pipelines.flows.nightly`, not a file path
+        description="asyncpulse: ingest the newest exports, rebuild, publish atomically",
+    )

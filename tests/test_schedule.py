@@ -10,6 +10,7 @@ in its own process group and is stopped in a finally block.
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -101,3 +102,55 @@ def test_the_fingerprint_is_the_one_the_loader_records(
         ("github", export_fingerprint("github", gh)),
         ("slack", export_fingerprint("slack", slack)),
     ]
+
+
+# --- a real Prefect server --------------------------------------------------------------------
+
+
+def test_schedule_serves_a_deployment_that_a_real_server_runs(tmp_path: Path) -> None:
+    """`asyncpulse schedule` against `prefect server start`; a triggered run loads the newest export."""
+    import subprocess
+
+    from benchmarks.bench_nightly import BIN, prefect_env, prefect_server, stop, wait_for
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    age(SlackExport(make_workspace(tmp_path / "old")).zip(drop / "2024-03-07.zip"), 100)
+    newest = SlackExport(make_newer_workspace(tmp_path / "new")).zip(drop / "2024-03-08.zip")
+    db = tmp_path / "asyncpulse.duckdb"
+    home = tmp_path / "prefect-home"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+
+    with prefect_server(home, logs / "server.log") as api:
+        env = prefect_env(home, api) | {"ASYNCPULSE_SETTINGS": str(tmp_path / "none.toml")}
+        with open(logs / "serve.log", "wb") as out:
+            serve = subprocess.Popen(
+                [str(BIN / "asyncpulse"), "schedule", "--slack", str(drop), "--db", str(db),
+                 "--name", "test", "--cron", "0 2 * * *"],
+                env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        try:
+            deployment = wait_for(f"{api}/deployments/name/nightly/test", 60, serve)
+            assert deployment["parameters"] == {"slack": str(drop), "db": str(db)}
+            assert [s["schedule"]["cron"] for s in deployment["schedules"]] == ["0 2 * * *"]
+            triggered = subprocess.run(
+                [str(BIN / "prefect"), "deployment", "run", "nightly/test"],
+                env=env, capture_output=True, text=True, timeout=60, check=True,
+            )
+            found = re.search(r"UUID: ([0-9a-f-]{36})", triggered.stdout)
+            assert found, triggered.stdout + triggered.stderr
+            flow_run_id = found.group(1)
+            deadline = time.monotonic() + 90
+            state = None
+            while time.monotonic() < deadline and state not in ("COMPLETED", "FAILED", "CRASHED"):
+                time.sleep(0.5)
+                state = wait_for(f"{api}/flow_runs/{flow_run_id}", 10)["state"]["type"]
+            assert state == "COMPLETED", (logs / "serve.log").read_text()[-3000:]
+        finally:
+            stop(serve)
+
+    assert query(db, "select source, path, status from raw.loads").rows() == [
+        ("slack", str(newest), "ok")]
+    assert query(db, "select flow_run_id, status from raw.runs").rows() == [(flow_run_id, "ok")]
+    assert query(db, "select count(*) as n from staging.stg_slack__messages").item() > 0
