@@ -13,12 +13,16 @@ until it exists, its functions return None and the page shows an empty state.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Literal
 
+import duckdb
 import polars as pl
 import streamlit as st
 
@@ -48,13 +52,56 @@ def version() -> tuple[str, int, int] | None:
     return (str(p), st_.st_ino, st_.st_mtime_ns)
 
 
+class _Reader:
+    """One read-only connection to the published file, reopened when the file is replaced.
+
+    Keeping it is safe: the nightly run never writes the published file in place (it
+    builds a copy and renames it over), so this connection blocks no writer. It must be
+    closed before the new file is opened — DuckDB hands out the already-open instance for
+    a path, which after a swap is the old file — and not while a query is running on it,
+    so a swap waits for the queries in flight (they take milliseconds).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._version: tuple[str, int, int] | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._users = 0
+
+    @contextlib.contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._cond:
+            while True:
+                current = version()
+                if current is None:
+                    raise FileNotFoundError(f"{database()}: no database")
+                if current == self._version or self._users == 0:
+                    break
+                self._cond.wait(timeout=1.0)
+            if current != self._version:
+                if self._con is not None:
+                    self._con.close()
+                self._con, self._version = connect_reader(Path(current[0])), current
+            assert self._con is not None
+            self._users += 1
+            cur = self._con.cursor()  # a cursor per query: connections are not thread-safe
+        try:
+            yield cur
+        finally:
+            cur.close()
+            with self._cond:
+                self._users -= 1
+                self._cond.notify_all()
+
+
+_READER = _Reader()
+
+
 @st.cache_data(show_spinner=False, max_entries=512)
 def _query(sql: str, params: tuple[object, ...], file_version: tuple[str, int, int]) -> pl.DataFrame:
-    con = connect_reader(Path(file_version[0]))
-    try:
+    # file_version only keys the cache: results of a replaced file are never reused.
+    with _READER.cursor() as con:
         return con.sql(sql, params=[list(x) if isinstance(x, tuple) else x for x in params]).pl()
-    finally:
-        con.close()
 
 
 def query(sql: str, *params: object) -> pl.DataFrame | None:
@@ -550,23 +597,31 @@ def overlap_matrix(f: Filters, group_by: Literal["team", "tz"]) -> pl.DataFrame 
             select person_id, coalesce({grp}, '(no {grp})') as grp, tz, work_start_s, work_end_s, workdays_mask
             from intermediate.int_people__matched, p
             where has_known_tz and (p.teams is null or list_contains(p.teams, team))),
+        -- people with the same group and schedule overlap alike: compute per profile,
+        -- weight by head count (a few dozen profiles, not every pair of people)
+        prof as (
+            select row_number() over (order by grp, tz, work_start_s, work_end_s, workdays_mask) as pid,
+                   grp, tz, work_start_s, work_end_s, workdays_mask, count(*) as n
+            from ppl group by grp, tz, work_start_s, work_end_s, workdays_mask),
         days as (
-            select ppl.*, unnest(generate_series(wk - 1, wk + 7, interval 1 day))::date as day
-            from ppl, ref),
+            select prof.*, unnest(generate_series(wk - 1, wk + 7, interval 1 day))::date as day
+            from prof, ref),
         win as (
-            select person_id, greatest(timezone(tz, day + to_seconds(work_start_s)), wk::timestamptz) as s,
+            select pid, greatest(timezone(tz, day + to_seconds(work_start_s)), wk::timestamptz) as s,
                    least(timezone(tz, day + to_seconds(work_end_s)), (wk + 7)::timestamptz) as e
             from days, ref where (workdays_mask >> (isodow(day) - 1)) & 1 = 1),
         shared as (
-            select a.person_id as pa, b.person_id as pb,
+            select a.pid as pa, b.pid as pb,
                    sum(epoch(least(a.e, b.e)) - epoch(greatest(a.s, b.s))) / 3600 as hours
-            from win a join win b on a.person_id <> b.person_id and a.s < b.e and b.s < a.e and a.s < a.e and b.s < b.e
+            from win a join win b on a.s < b.e and b.s < a.e and a.s < a.e and b.s < b.e
             group by all),
         pair_overlap as (
+            -- pairs of two different people: n_a * n_b, or n * (n - 1) within one profile
             select a.grp as group_a, b.grp as group_b,
-                   avg(coalesce(shared.hours, 0)) as overlap_hours
-            from ppl a join ppl b on a.person_id <> b.person_id
-            left join shared on shared.pa = a.person_id and shared.pb = b.person_id
+                   sum(coalesce(shared.hours, 0) * a.n * (b.n - (a.pid = b.pid)::int))
+                     / nullif(sum(a.n * (b.n - (a.pid = b.pid)::int)), 0) as overlap_hours
+            from prof a cross join prof b
+            left join shared on shared.pa = a.pid and shared.pb = b.pid
             group by all),
         sizes as (select grp, count(*) as people from ppl group by grp),
         bounced as (

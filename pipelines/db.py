@@ -59,7 +59,7 @@ def connect_writer(path: Path) -> duckdb.DuckDBPyConnection:
             "preserve_insertion_order": False,
         },
     )
-    con.execute("set TimeZone = 'UTC'")
+    con.execute("set global TimeZone = 'UTC'")
     return con
 
 
@@ -76,8 +76,16 @@ def connect_reader(path: Path, timeout_seconds: float = 60) -> duckdb.DuckDBPyCo
             "autoload_known_extensions": False,
         },
     )
-    con.execute("set TimeZone = 'UTC'")
-    con.execute("set lock_configuration = true")
+    try:
+        # global: cursors and later connections to this instance start in UTC too
+        con.execute("set global TimeZone = 'UTC'")
+        con.execute("set lock_configuration = true")
+    except duckdb.InvalidInputException:
+        # Another reader in this process opened (and locked) the same instance already;
+        # it set the same zone, which is all that matters here.
+        if con.execute("select current_setting('TimeZone')").fetchall()[0][0] != "UTC":
+            con.close()
+            raise
     return con
 
 
@@ -127,10 +135,18 @@ def writable_copy(db: Path) -> Iterator[Path]:
                 with open(work, "rb") as f:
                     os.fsync(f.fileno())
                 _remove(wal)
+                _restrict(work)
                 os.replace(work, db)
                 _fsync_dir(db.parent)
         finally:
             _remove(work)
+
+
+def _restrict(path: Path) -> None:
+    """Give the file the `db_file_mode` setting's permissions (default 0600: it holds messages)."""
+    mode = get_settings().db_file_mode
+    if mode:
+        os.chmod(path, int(mode, 8))
 
 
 def _checkpoint(path: Path) -> None:

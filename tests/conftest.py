@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import orjson
 import polars as pl
 import pytest
@@ -112,10 +111,11 @@ def export(tmp_path: Path) -> SlackExport:
 
 
 def query(db: Path, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
-    """Run `sql` on a read-only connection and return a Polars frame."""
-    con = duckdb.connect(str(db), read_only=True)
+    """Run `sql` on a read-only connection (the product's own) and return a Polars frame."""
+    from pipelines.db import connect_reader
+
+    con = connect_reader(db)
     try:
-        con.execute("set TimeZone = 'UTC'")
         return con.sql(sql, params=params or []).pl()
     finally:
         con.close()
