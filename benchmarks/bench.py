@@ -350,8 +350,25 @@ def bench_size(
         if "ingest" in label:
             best.nbytes = int(summary["bytes"])
         result.runs.append(best)
+    if all(r.ok for r in steps.get("asyncpulse build", [])):
+        result.notes.extend(measure_pages(db, env))
     _checks(result)
     return result
+
+
+def measure_pages(db: Path, env: dict[str, str]) -> list[str]:
+    """Time each dashboard page's queries on the built database (benchmarks/bench_pages.py)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_pages", "--db", str(db)],
+        env=env, capture_output=True, text=True, cwd=BENCH_DIR.parent, timeout=600,
+    )
+    if proc.returncode != 0:
+        return [f"dashboard page queries not measured: {proc.stderr.strip().splitlines()[-1:]}"]
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    print("\n".join(rows), flush=True)
+    return ["dashboard page queries, cold cache (target: each page ≤ 300 ms):"] + [
+        "  " + " ".join(cell.strip() for cell in row.strip("|").split("|")) for row in rows[1:]
+    ]
 
 
 def _best(runs: list[Run]) -> Run:
