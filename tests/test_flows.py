@@ -157,30 +157,47 @@ def test_nightly_again_is_unchanged_and_skips_the_build(
     # every staging model, and the settings row the models read
     assert set(before) == {f.stem for f in sql_files("staging")} | {"build_settings"}
 
+    # The Prefect task cache knows the fingerprint and the database confirms it:
+    # the ingest task does not run (no raw.loads row), nothing is built.
     state = run_nightly(db_path, slack=str(workspace))
     assert state.is_completed(), state
     (report,) = state.result()
     assert (report["status"], report["rows_added"], report["rows_replaced"]) == ("unchanged", 0, 0)
     assert len(spy_build) == 1  # the first run's build only
-    assert loads(db_path) == [OK_LOAD, ("slack", "unchanged", 0, 0, 0, 0)]
+    assert loads(db_path) == [OK_LOAD]
+    assert [(s, steps[0]) for s, _, steps in run_rows(db_path)] == [
+        ("ok", f"slack: ok {workspace}"), ("ok", f"slack: unchanged (cached) {workspace}")]
     after = staging(db_path)
     assert list(after) == list(before)
     for name in before:
         assert_frame_equal(after[name], before[name])
 
-    # Third time: the database records the export, so Prefect's task cache has a
-    # key for it and the ingest task does not run at all (no raw.loads row).
+
+def test_nightly_again_without_the_cache_is_unchanged_by_the_database(
+    prefect_server: None, db_path: Path, workspace: Path, spy_build: list[Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipelines import flows
+
+    assert run_nightly(db_path, slack=str(workspace)).is_completed()
+    monkeypatch.setattr(flows, "ingest_task", flows.ingest_task.with_options(refresh_cache=True))
     state = run_nightly(db_path, slack=str(workspace))
     assert state.is_completed(), state
-    (report,) = state.result()
-    assert report["status"] == "unchanged"
     assert loads(db_path) == [OK_LOAD, ("slack", "unchanged", 0, 0, 0, 0)]
-    assert [(s, steps[0]) for s, _, steps in run_rows(db_path)] == [
-        ("ok", f"slack: ok {workspace}"),
-        ("ok", f"slack: unchanged {workspace}"),
-        ("ok", f"slack: unchanged (cached) {workspace}"),
-    ]
+    assert run_rows(db_path)[-1][2] == [f"slack: unchanged {workspace}"]
     assert len(spy_build) == 1
+
+
+def test_a_cache_hit_for_an_export_the_database_lacks_loads_it(
+    prefect_server: None, db_path: Path, workspace: Path, tmp_path: Path
+) -> None:
+    """The cache is keyed by the export alone: a new (or deleted and recreated) database still loads."""
+    assert run_nightly(tmp_path / "other.duckdb", slack=str(workspace)).is_completed()
+    state = run_nightly(db_path, slack=str(workspace))
+    assert state.is_completed(), state
+    assert loads(db_path) == [OK_LOAD]
+    assert messages_per_conversation(db_path, "staging.stg_slack__messages") == FACTS["per_conversation"]
+    assert run_rows(db_path)[0][2][0] == f"slack: ok {workspace}"
 
 
 def test_nightly_with_a_failing_build_leaves_the_database(
@@ -395,7 +412,11 @@ def test_nightly_takes_the_newest_export_of_a_drop_folder(
 
     assert run_nightly(db_path, slack=str(drop)).is_completed()
     assert query(db_path, "select path, status from raw.loads").rows() == [(str(newer), "ok")]
-    # the same newest export the next night: recognised, nothing parsed
+    # the same newest export the next night: recognised, nothing read
     assert run_nightly(db_path, slack=str(drop)).is_completed()
-    assert query(db_path, "select status from raw.loads order by started_at")["status"].to_list() == [
-        "ok", "unchanged"]
+    assert run_rows(db_path)[-1][2] == [f"slack: unchanged (cached) {newer}"]
+    # a newer export lands: it is the one loaded
+    newest = SlackExport(make_newer_workspace(tmp_path / "c")).zip(drop / "2024-03-09.zip")
+    assert run_nightly(db_path, slack=str(drop)).is_completed()
+    assert query(db_path, "select path from raw.loads order by started_at")["path"].to_list() == [
+        str(newer), str(newest)]
