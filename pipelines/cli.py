@@ -55,14 +55,17 @@ def make_parser() -> argparse.ArgumentParser:
         help="the export: Slack's ZIP or its folder; GitHub's gh JSON file, REST dump folder, "
         "or migration archive (.tar.gz or folder)",
     )
+    _add_redact(ing)
 
     b = sub.add_parser("build", help="rebuild staging and marts from raw")
     _add_db(b, top=False)
     b.add_argument("--people", type=Path, help="people.csv; stored for later builds")
+    _add_redact(b)
 
     r = sub.add_parser("run", help="the nightly Prefect flow: ingest what is given, then build")
     _add_db(r, top=False)
     _add_sources(r)
+    _add_redact(r)
 
     sc = sub.add_parser(
         "schedule", help="serve the nightly flow as a Prefect deployment on a cron schedule",
@@ -73,6 +76,16 @@ def make_parser() -> argparse.ArgumentParser:
     sc.add_argument("--cron", default="0 2 * * *", help='when to run (default "0 2 * * *", 02:00 UTC)')
     _add_sources(sc)
     sc.add_argument("--name", default="asyncpulse", help="deployment name (default: asyncpulse)")
+
+    fg = sub.add_parser(
+        "forget", help="delete everything a person wrote and their name, then rebuild",
+        description="Delete every raw row authored by PERSON's Slack ids and GitHub logins, "
+        "their user and people-file rows; replace their mentions in others' messages; rebuild. "
+        "Atomic; future ingests keep them out. See SECURITY.md.",
+    )
+    _add_db(fg, top=False)
+    fg.add_argument("person", help="a name, e-mail, Slack id or handle, or GitHub login")
+    fg.add_argument("--yes", action="store_true", help="do it without asking")
 
     q = sub.add_parser("sql", help="run one read-only query")
     _add_db(q, top=False)
@@ -94,9 +107,20 @@ def make_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _add_redact(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--redact", action="store_true",
+        help="store no message text (only the flags the metrics need) and pseudonymise names "
+        "(also the `redact` setting; see SECURITY.md)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = make_parser().parse_args(argv)
+    if getattr(args, "redact", False):  # the loaders read it from the settings
+        os.environ["ASYNCPULSE_REDACT"] = "true"
+        get_settings.cache_clear()
     s = get_settings()
     database = Path(args.db) if getattr(args, "db", None) else s.db
     try:
@@ -110,9 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # the one-line reason; tracebacks are for developers
         from pipelines.db import BuildError, BusyError
         from pipelines.exports import ExportError
+        from pipelines.forget import ForgetError
         from pipelines.people import PeopleFileError
 
-        known = (ExportError, BusyError, BuildError, PeopleFileError, FileNotFoundError)
+        known = (ExportError, BusyError, BuildError, PeopleFileError, FileNotFoundError, ForgetError)
         if os.environ.get("ASYNCPULSE_DEBUG") or not isinstance(e, known):
             raise
         print(f"asyncpulse: {e}", file=sys.stderr)
@@ -314,12 +339,30 @@ def cmd_demo(args: argparse.Namespace, database: Path) -> int:
     return serve_dashboard(demo_db, args.port)
 
 
+def cmd_forget(args: argparse.Namespace, database: Path) -> int:
+    from pipelines import forget
+
+    plan = forget.plan(database, args.person)
+    print(plan.summary(), file=sys.stderr)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("asyncpulse: nothing deleted: add --yes to forget them", file=sys.stderr)
+            return EXIT_USAGE
+        if input("forget them? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("nothing deleted", file=sys.stderr)
+            return EXIT_OK
+    done = forget.forget(database, args.person)
+    print(done.summary(done=True), file=sys.stderr)
+    return EXIT_OK
+
+
 COMMANDS = {
     "ingest": cmd_ingest,
     "build": cmd_build,
     "run": cmd_run,
     "schedule": cmd_schedule,
     "sql": cmd_sql,
+    "forget": cmd_forget,
     "people": cmd_people,
     "dashboard": cmd_dashboard,
     "demo": cmd_demo,

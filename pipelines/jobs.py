@@ -41,6 +41,10 @@ def ingest_into(work: Path, source: str, path: Path) -> LoadReport:
         con.begin()
         try:
             report = loader(con, Path(path), stderr_progress(f"parsing {source} export"))
+            if report.status != "unchanged":
+                from pipelines.forget import apply_forgotten
+
+                apply_forgotten(con)  # a forgotten person stays forgotten
         except BaseException:
             con.rollback()
             raise
@@ -59,6 +63,9 @@ def build_into(work: Path, people: Path | None = None) -> dict[str, int]:
         try:
             if people is not None:
                 load_people(con, Path(people))
+                from pipelines.forget import apply_forgotten
+
+                apply_forgotten(con)
             counts = db.build(con)
         except BaseException:
             con.rollback()

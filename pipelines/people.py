@@ -8,6 +8,7 @@ import duckdb
 
 from pipelines.db import fetch_row
 from pipelines.loads import LoadReport, record_load
+from pipelines.settings import get_settings
 
 COLUMNS = ("person", "slack_id", "email", "github_login", "tz", "work_start", "work_end",
            "workdays", "team")
@@ -40,6 +41,10 @@ def load_people(con: duckdb.DuckDBPyConnection, path: Path) -> LoadReport:
         "all_varchar = true) where nullif(trim(person), '') is not null",
         [path.name, report.load_id, report.started_at, str(path)],
     )
+    if get_settings().redact:
+        from pipelines import redact
+
+        redact.redact_people(con, redact.key_for(con))
     report.rows_added = int(fetch_row(con, "select count(*) from raw.people")[0])  # type: ignore[call-overload]
     report.files_read = 1
     record_load(con, report)

@@ -84,6 +84,17 @@ class Settings(BaseSettings):
     max_zip_ratio: int = Field(default=200, description="Uncompressed/compressed limit per ZIP entry.")
     sql_timeout_seconds: float = Field(default=60, description="`asyncpulse sql` gives up after this.")
 
+    # Privacy (SECURITY.md).
+    redact: bool = Field(
+        default=False, description="Ingest without message text; names become pseudonyms."
+    )
+    redact_key: str | None = Field(
+        default=None, description="HMAC key of the pseudonyms (default: a random key in <db>.key)."
+    )
+    db_file_mode: str | None = Field(
+        default="600", description="Octal mode the published database gets; empty: leave it."
+    )
+
     # Metric thresholds (SPEC §4); documented in docs/metrics.md.
     bounce_offset_hours: float = 3.0
     opener_silence_minutes: int = 60

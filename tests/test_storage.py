@@ -288,3 +288,37 @@ def test_a_failed_build_through_the_cli_keeps_the_old_marts(
     # staging still holds the last successful build, not a half-built one
     assert messages_per_conversation(built, "staging.stg_slack__messages") == FACTS["per_conversation"]
     assert leftovers(built) == []
+
+
+def test_a_reader_open_for_the_whole_nightly_run_in_another_process(built: Path, tmp_path: Path) -> None:
+    """`asyncpulse run` (the Prefect flow: ingest, build, raw.runs) never waits for a reader.
+
+    The reader (the dashboard's kind of connection, in its own process) holds the
+    published file open from before the run starts until after it ends.
+    """
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(built)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert reader.stdout is not None and reader.stdin is not None
+        old = f"{FACTS['messages']} {FACTS['messages']}"
+        assert reader.stdout.readline().strip() == old
+        newer = make_newer_workspace(tmp_path / "newer")
+        env = {**os.environ, "ASYNCPULSE_DB": str(built)}
+        p = subprocess.run([str(ASYNCPULSE), "run", "--slack", str(newer)], capture_output=True,
+                           text=True, env=env, timeout=300)
+        assert p.returncode == 0, p.stderr
+        assert "waiting" not in p.stderr and "Traceback" not in p.stderr
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == old  # its snapshot, untouched
+        assert reader.wait(timeout=30) == 0, reader.stderr.read() if reader.stderr else ""
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+            reader.wait()
+    assert messages_per_conversation(built) == NEWER
+    assert messages_per_conversation(built, "staging.stg_slack__messages") == NEWER
+    assert query(built, "select status from raw.runs").rows() == [("ok",)]
+    assert leftovers(built) == []

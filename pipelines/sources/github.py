@@ -39,6 +39,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from pipelines import redact
 from pipelines.exports import Export, ExportError, Member, open_export
 from pipelines.loads import (
     LoadReport,
@@ -49,6 +50,7 @@ from pipelines.loads import (
     record_load,
 )
 from pipelines.progress import Progress
+from pipelines.settings import get_settings
 from pipelines.sources import github_layouts as gl
 from pipelines.sources import github_parse as gp
 
@@ -328,6 +330,13 @@ def load_github(
             progress(i + 1, len(fresh))
     if fresh and not ledger:
         raise ExportError(f"{path}: nothing in it could be read ({report.problems[0]})")
+    if get_settings().redact:  # names and e-mails become pseudonyms; logins are ids and stay
+        key = redact.key_for(con)
+        parsed.users = {
+            k: {**u, "name": redact.pseudonym(u.get("name"), key),
+                "email": redact.pseudonym(u.get("email"), key)}
+            for k, u in parsed.users.items()
+        }
     added, replaced = write_rows(con, parsed, report)
     report.rows_added, report.rows_replaced = added, replaced
     record_files(con, SOURCE, report, ledger)

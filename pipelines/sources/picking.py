@@ -73,9 +73,9 @@ def export_fingerprint(source: str, path: Path) -> str:
     "unchanged" check recognise the same exports.
     """
     if source == "slack":
-        s = get_settings()
-        settings_key = f"{sorted(s.include_channels)}{sorted(s.exclude_channels)}{s.since}"
-        return open_export(Path(path)).fingerprint(settings_key)
+        from pipelines.sources.slack import settings_key
+
+        return open_export(Path(path)).fingerprint(settings_key(get_settings()))
     if source == "github":
         from pipelines.sources.github import open_github_export
 

@@ -22,6 +22,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from pipelines import redact
 from pipelines.exports import Export, ExportError, open_export
 from pipelines.loads import (
     LoadReport,
@@ -263,6 +264,13 @@ def _batch(export: Export, files: list[tuple[str, str, int, str]], out_dir: Path
     return DayBatch(str(export.path), export.kind, tuple(files), str(out_dir / f"batch-{n:06d}.parquet"))
 
 
+def settings_key(s: Settings) -> str:
+    """Return what of the settings changes what a load takes (part of its fingerprint)."""
+    key = f"{sorted(s.include_channels)}{sorted(s.exclude_channels)}{s.since}"
+    # A redacted load of an export loaded in clear is not "unchanged": it replaces the rows.
+    return key + ":redact" if s.redact else key
+
+
 def load_slack(
     con: duckdb.DuckDBPyConnection, path: Path, progress: Progress | None = None
 ) -> LoadReport:
@@ -275,8 +283,7 @@ def load_slack(
     export = open_export(path)
     layout, users = iter_layout(export, report)
     report.problems.extend(export.refused)
-    settings_key = f"{sorted(s.include_channels)}{sorted(s.exclude_channels)}{s.since}"
-    report.fingerprint = export.fingerprint(settings_key)
+    report.fingerprint = export.fingerprint(settings_key(s))
     if find_unchanged(con, SOURCE, report.fingerprint):
         report.status = "unchanged"
         report.problems, report.notes = [], []
@@ -285,11 +292,24 @@ def load_slack(
     if not layout.day_files and not users:
         raise ExportError(f"{path}: a Slack export with no users and no conversation folders")
 
+    key = redact.key_for(con) if s.redact else None
+    if key is not None:
+        users = redact.redact_users(users, key)
+        layout.conversations = {
+            f: c for f, c in zip(layout.conversations,
+                                 redact.redact_conversations(list(layout.conversations.values()), key),
+                                 strict=True)
+        }
     added, replaced = _load_metadata(con, layout, users, report)
     report.rows_added += added
     report.rows_replaced += replaced
 
     seen = {(m[len(layout.root):], sig) for m, sig in known_signatures(con, SOURCE)}
+    if key is not None:  # files loaded in clear are parsed again, to replace their text
+        clear = {r[0] for r in con.execute(
+            "select distinct _source_file from raw.slack_messages where text_redacted is null"
+        ).fetchall()}
+        seen = {(m, sig) for m, sig in seen if m not in clear}
     with tempfile.TemporaryDirectory(prefix=".asyncpulse-batches-", dir=scratch_dir(con)) as scratch:
         batches, already = iter_day_batches(export, layout, seen, s, Path(scratch))
         if already:
@@ -297,7 +317,7 @@ def load_slack(
                 f"{already} day files unchanged since an earlier load, not parsed again"
             )
         ledger = _parse_batches(batches, report, len(layout.root), s, progress)
-        _insert_parquet(con, scratch, report, len(layout.root))
+        _insert_parquet(con, scratch, report, len(layout.root), key)
     if not ledger and not users and report.files_skipped:
         raise ExportError(f"{path}: nothing in it could be read ({report.problems[0]})")
     a, r = resolve_message_keys(con, report)
@@ -374,10 +394,14 @@ def _parse_batches(
 VALID_TS = r"regexp_full_match(ts, '\d{1,12}(\.\d{1,9})?')"
 
 
-def _insert_parquet(con: duckdb.DuckDBPyConnection, scratch: str, report: LoadReport, strip: int) -> None:
+def _insert_parquet(
+    con: duckdb.DuckDBPyConnection, scratch: str, report: LoadReport, strip: int,
+    redact_key: bytes | None = None,
+) -> None:
     """Append every parsed batch to raw.slack_messages in one parallel insert.
 
-    Rows without a valid ts are dropped here and reported per file.
+    Rows without a valid ts are dropped here and reported per file. With a
+    `redact_key`, text is replaced by what the metrics need (pipelines.redact).
     """
     if not any(Path(scratch).glob("*.parquet")):
         return
@@ -387,6 +411,8 @@ def _insert_parquet(con: duckdb.DuckDBPyConnection, scratch: str, report: LoadRe
         "group by all order by 1"
     ).fetchall():
         report.problems.append(f"{member[strip:]}: {n} messages without a valid ts; those dropped")
+    if redact_key is not None:
+        src = redact.redact_messages(con, f"(select * from {src} where {VALID_TS})", redact_key)
     con.execute(
         f"""insert into raw.slack_messages by name
         select * exclude (_source_file),
@@ -398,6 +424,8 @@ def _insert_parquet(con: duckdb.DuckDBPyConnection, scratch: str, report: LoadRe
         from {src} where {VALID_TS}""",
         [strip + 1, report.load_id, report.started_at],
     )
+    if redact_key is not None:
+        con.execute(f"drop table {src}")
 
 
 def resolve_message_keys(con: duckdb.DuckDBPyConnection, report: LoadReport) -> tuple[int, int]:

@@ -23,3 +23,17 @@ create table if not exists raw.slack_messages (
     _loaded_at         timestamptz not null,
     _row_hash          ubigint not null
 );
+
+-- Loaded with --redact (pipelines/redact.py): text is NULL and what the metrics read from it
+-- is kept here, computed before the text was dropped. NULL on rows loaded with their text.
+alter table raw.slack_messages add column if not exists text_redacted boolean;
+alter table raw.slack_messages add column if not exists text_words integer;
+alter table raw.slack_messages add column if not exists text_links integer;
+alter table raw.slack_messages add column if not exists has_broadcast boolean;
+alter table raw.slack_messages add column if not exists has_decision boolean;
+alter table raw.slack_messages add column if not exists pr_links varchar[];      -- ['owner/repo#12']
+alter table raw.slack_messages add column if not exists opener_low_context boolean;
+alter table raw.slack_messages add column if not exists opener_has_what boolean;
+alter table raw.slack_messages add column if not exists opener_has_why boolean;
+alter table raw.slack_messages add column if not exists opener_has_ask boolean;
+alter table raw.slack_messages add column if not exists opener_has_expectation boolean;
