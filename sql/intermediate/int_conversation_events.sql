@@ -35,7 +35,8 @@ slack_events as (
         m.reactions,
         m.has_files,
         m.ts                                      as source_ts,
-        null::varchar                             as url
+        null::varchar                             as url,
+        m.redacted_has_decision
     from messages m
     join threads t using (thread_id)
     left join identities i on i.source = 'slack' and i.source_id = m.author_id
@@ -58,7 +59,8 @@ pr_events as (
         null::varchar                             as reactions,
         false                                     as has_files,
         null::varchar                             as source_ts,
-        p.url
+        p.url,
+        null::boolean                             as redacted_has_decision
     from staging.stg_github__events e
     join staging.stg_github__pull_requests p using (pr_id)
     left join identities i on i.source = 'github' and i.source_id = lower(e.author_login)

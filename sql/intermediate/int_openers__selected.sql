@@ -37,7 +37,9 @@ direct_openers as (
 final as (
     select m.message_id, m.conversation_id, m.conversation_name, m.conversation_type,
            m.author_id, coalesce(i.person_id, 'slack:' || m.author_id) as person_id,
-           m.sent_at, m.text, m.has_files, m.thread_id
+           m.sent_at, m.text, m.has_files, m.thread_id,
+           m.redacted_low_context, m.redacted_has_what, m.redacted_has_why, m.redacted_has_ask,
+           m.redacted_has_expectation
     from messages m
     left join identities i on i.source_id = m.author_id
     where m.message_id in (select message_id from channel_parents)

@@ -25,7 +25,8 @@ messages as (
         case when m.is_reply then m.thread_id else m.conversation_id end as stream,
         coalesce(i.person_id, 'slack:' || m.author_id) as person_id,
         m.sent_at,
-        m.text
+        m.text,
+        m.redacted_has_broadcast
     from staging.stg_slack__messages m
     left join identities i on i.source_id = m.author_id
     where m.is_human
@@ -58,7 +59,8 @@ flagged as (
            s.own_previous_at is null
              or epoch(s.sent_at - s.own_previous_at) >= st.checkin_gap_minutes * 60
              or timezone(p.tz, s.own_previous_at)::date <> s.local_at::date     as starts_burst,
-           regexp_matches(coalesce(s.text, ''), broadcast_pattern())         as is_broadcast
+           coalesce(s.redacted_has_broadcast,
+                    regexp_matches(coalesce(s.text, ''), broadcast_pattern()))  as is_broadcast
     from sequenced s
     left join people p using (person_id)
     cross join settings st

@@ -58,6 +58,11 @@ mentions as (
         select unnest(regexp_extract_all(text, 'github\.com/([\w.-]+/[\w.-]+)/pull/(\d+)', 0)) as link
         from staging.stg_slack__messages
         where is_human and text like '%github.com/%/pull/%'
+        union all
+        -- redacted rows keep their PR links as 'owner/repo#12'
+        select 'github.com/' || replace(unnest(redacted_pr_links), '#', '/pull/')
+        from staging.stg_slack__messages
+        where is_human and is_text_redacted
     ) l,
     lateral (select regexp_extract(l.link, 'github\.com/([\w.-]+/[\w.-]+)/pull/(\d+)', ['r', 'n'])) x(parts),
     lateral (select [parts.r, parts.n] as m)

@@ -40,8 +40,10 @@ per_thread as (
         count(distinct person_id)        as participants,
         list(distinct person_id order by person_id) as participant_ids,
         max(event_at)                    as last_at,
-        bool_or(regexp_matches(lower(coalesce(text, '')), decision_pattern())
-                or regexp_matches(coalesce(reactions, ''), check_mark_pattern()))  as has_outcome
+        bool_or(coalesce(redacted_has_decision,
+                         regexp_matches(lower(coalesce(text, '')), decision_pattern())
+                         or regexp_matches(coalesce(reactions, ''), check_mark_pattern())))
+                                         as has_outcome
     from human
     group by thread_id
 ),

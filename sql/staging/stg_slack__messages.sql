@@ -55,6 +55,17 @@ final as (
           and coalesce(a.subtype, '') in ('', 'thread_broadcast', 'file_share', 'me_message', 'file_comment')
           and not coalesce(u.is_bot, false)     as is_human,
         u.user_id is null and a.author_id is not null as is_unknown_author,
+        -- set only on rows loaded with --redact (their text is NULL): the flags the
+        -- metrics need, computed from the text before it was dropped
+        coalesce(a.text_redacted, false)      as is_text_redacted,
+        a.has_broadcast                       as redacted_has_broadcast,
+        a.has_decision                        as redacted_has_decision,
+        a.pr_links                            as redacted_pr_links,
+        a.opener_low_context                  as redacted_low_context,
+        a.opener_has_what                     as redacted_has_what,
+        a.opener_has_why                      as redacted_has_why,
+        a.opener_has_ask                      as redacted_has_ask,
+        a.opener_has_expectation              as redacted_has_expectation,
         a._source_file,
         a._load_id
     from authored a
