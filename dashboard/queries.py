@@ -173,6 +173,14 @@ def data_as_of() -> pl.DataFrame | None:
     )
 
 
+def last_run() -> pl.DataFrame | None:
+    """Return the latest nightly run (raw.runs): when it finished, its status and error."""
+    if not has("raw.runs"):
+        return None
+    return query("select finished_at, status, coalesce(error, '') as error, flow_run_id "
+                 "from raw.runs order by finished_at desc limit 1")
+
+
 def coverage() -> pl.DataFrame | None:
     """Return marts.coverage: what the loaded data can and cannot tell."""
     if not has("marts.coverage"):

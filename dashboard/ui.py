@@ -169,6 +169,12 @@ def _data_as_of() -> None:
         st.caption(f"{source}: last good load {when} · latest {status}")
         if status in ("partial", "failed") or problems:
             st.warning(f"{source}: latest load {status}" + (f" — {problems}" if problems else ""))
+    run = queries.last_run()
+    if run is not None and not run.is_empty():
+        finished, status, error, _ = run.row(0)
+        st.caption(f"Last nightly run {finished:%d %b %H:%M} UTC · {status}")
+        if status != "ok":
+            st.error(f"The last nightly run failed and changed nothing: {privacy.scrub(error)}")
 
 
 def caption_dms() -> None:

@@ -28,6 +28,7 @@ from pipelines.settings import PROJECT_ROOT
 from tests.conftest import SlackExport, query
 from tests.helpers import load_and_build, make_newer_workspace, make_workspace
 from tests.test_threads import PEOPLE, T1, T2, T3, T4, T5, T6, T7, build_threads
+from tests.workspace import build_workspace
 
 APP = PROJECT_ROOT / "dashboard" / "streamlit_app.py"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -564,3 +565,24 @@ def test_ingest_and_build_while_a_page_is_loading(tmp_path: Path, browser: objec
         expect(page.locator('[data-testid="stTable"]').first).to_contain_text("2024-03-04 → 2024-03-08")
     finally:
         _stop(server)
+
+
+def test_sidebar_says_when_the_last_nightly_run_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed run changed no data but left its raw.runs row: the sidebar shows it."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    from pipelines.flows import nightly
+
+    db = tmp_path / "runs.duckdb"
+    export = build_workspace(SlackExport(tmp_path / "export")).root
+    with prefect_test_harness():
+        nightly(db=str(db), slack=str(export))
+        with pytest.raises(Exception, match="no such file"):
+            nightly(db=str(db), slack=str(export), people=str(tmp_path / "missing.csv"))
+    at = run_page(db, monkeypatch)
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1
+    assert errors[0].startswith("The last nightly run failed and changed nothing: ")
+    assert "missing.csv" in errors[0]
