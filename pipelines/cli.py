@@ -162,7 +162,7 @@ def cmd_ingest(args: argparse.Namespace, database: Path) -> int:
 def cmd_build(args: argparse.Namespace, database: Path) -> int:
     from pipelines import jobs
 
-    counts = jobs.build(database, args.people)
+    counts = jobs.build(database, _people(args))
     print(f"built {len(counts)} relations in {database}", file=sys.stderr)
     return EXIT_OK
 
@@ -171,9 +171,14 @@ def cmd_run(args: argparse.Namespace, database: Path) -> int:
     from pipelines.flows import nightly
 
     reports = nightly(db=str(database), slack=_opt(args.slack), github=_opt(args.github),
-                      people=_opt(args.people))
+                      people=_opt(_people(args)))
     codes = [_report(LoadReport(**r)) for r in reports]
     return EXIT_PARTIAL if EXIT_PARTIAL in codes else max(codes, default=EXIT_OK)
+
+
+def _people(args: argparse.Namespace) -> Path | None:
+    """Return the people file: --people, else the `people_file` setting (else the stored one)."""
+    return args.people if args.people is not None else get_settings().people_file
 
 
 def _opt(p: Path | None) -> str | None:
@@ -196,7 +201,7 @@ def cmd_schedule(args: argparse.Namespace, database: Path) -> int:
               "PREFECT_API_URL=http://127.0.0.1:4200/api (or run `asyncpulse run` from cron)",
               file=sys.stderr)
         return EXIT_FAILED
-    given = {"slack": args.slack, "github": args.github, "people": args.people}
+    given = {"slack": args.slack, "github": args.github, "people": _people(args)}
     for what, path in given.items():
         if path is not None and not path.exists():
             raise FileNotFoundError(f"--{what} {path}: no such file or folder")

@@ -96,3 +96,22 @@ def test_people_command(people_db: Path, capsys: pytest.CaptureFixture[str]) -> 
         "3 of 6 people have no known timezone (no bounces or working-hours figures for them): "
         "Eve, Cai, zed-gh",
     ]
+
+
+def test_people_file_setting_is_used_when_no_flag_is_given(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.settings import get_settings
+
+    e = SlackExport(tmp_path / "slack")
+    e.json("users.json", USERS)
+    e.json("channels.json", [{"id": "C1", "name": "general"}])
+    e.day("general", "2024-03-11", [msg("U2", "hello", ts("2024-03-11", 9))])
+    people = tmp_path / "team.csv"
+    people.write_text(PEOPLE)
+    monkeypatch.setenv("ASYNCPULSE_PEOPLE_FILE", str(people))
+    get_settings.cache_clear()
+    assert main(["ingest", "slack", str(e.root), "--db", str(db_path)]) == 0
+    assert main(["build", "--db", str(db_path)]) == 0
+    got = query(db_path, "select person_id, tz from intermediate.int_people__matched where person_id = 'Ben'")
+    assert got.rows() == [("Ben", "Europe/Berlin")]  # the file's zone, not Slack's London
