@@ -1,16 +1,19 @@
-"""Measure `asyncpulse ingest slack` and `build` against the floors of reading the export.
+"""Measure `asyncpulse ingest` and `build` against the floors of reading the export and the naive way.
 
-For each size: generate (or reuse) an export under benchmarks/data/, read
-every file once to warm the page cache, then time
+For each size: generate (or reuse) a Slack export and its GitHub history
+under benchmarks/data/, read every file once to warm the page cache, then time
 - the floors, each in its own process: reading every day file's bytes
   (`cat`), `json.loads` of each (the reference), `orjson.loads` of each;
 - DuckDB's own `read_json` over the glob, for comparison;
-- `asyncpulse ingest slack`, `asyncpulse build`, and the ingest again on
-  the unchanged export,
-polling the memory of each process tree every 20 ms. The table is printed
-and written to benchmarks/results.md.
+- the naive way (benchmarks/naive.py: json.load per file into pandas, into
+  DuckDB, metrics in pandas);
+- `asyncpulse ingest slack`, `asyncpulse ingest github`, `asyncpulse build`,
+  and both ingests again on the unchanged exports; then the dashboard's pages,
+polling the memory of each process tree every 20 ms. The tables, the checks
+(per size and across sizes) are printed and written to benchmarks/results.md,
+with a plot of time versus size (benchmarks/time_vs_size.png).
 
-    python -m benchmarks.bench [--messages N | --sizes 100000,1000000] [--keep]
+    python -m benchmarks.bench [--messages N | --sizes 100000,1000000] [--with-5m] [--keep]
 """
 
 from __future__ import annotations
@@ -36,10 +39,15 @@ import orjson
 import psutil
 
 from benchmarks.generate import generate_slack
+from benchmarks.generate_github import generate_github, prs_for
 
 BENCH_DIR = Path(__file__).resolve().parent
 DATA_DIR = BENCH_DIR / "data"
 RESULTS = BENCH_DIR / "results.md"
+PLOT = BENCH_DIR / "time_vs_size.png"  # .svg, drawn by hand, when matplotlib is missing
+DEFAULT_SIZES = "100000,1000000"
+FIVE_M = 5_000_000
+FREE_DISK_FOR_5M = 15 * 10**9  # the 5M export is about 4 GB, its databases and scratch more
 # The console script sits beside the interpreter running the bench (.venv/bin).
 ASYNCPULSE = Path(sys.executable).parent / "asyncpulse"
 DAY_FILE = re.compile(r"\d{4}-\d{2}-\d{2}\.json")
@@ -50,7 +58,13 @@ POLL_SECONDS = 0.02
 
 TARGET_INGEST_VS_JSON = 1.5
 TARGET_BUILD_VS_INGEST = 1.5
-TARGET_RSS_BYTES = 1 * GIB
+TARGET_RSS_BYTES = 1 * GIB  # up to one million messages
+TARGET_RSS_BYTES_5M = 2 * GIB  # above one million (the 5M run)
+TARGET_NAIVE_SPEEDUP = 3.0  # naive / (ingest + build) at least this
+TARGET_RERUN = 0.10  # re-run on unchanged exports / first run
+TARGET_LINEAR = 5.5  # (ingest + build) at 5M / at 1M
+NAIVE_TIMEOUT_S = 3600.0
+NAIVE_RSS_LIMIT = 16 * GIB  # a safety stop for a shared 24 GB machine
 DUCKDB_TIMEOUT_S = 120.0
 DUCKDB_RSS_LIMIT = 3 * GIB
 ASYNCPULSE_RSS_LIMIT = 8 * GIB  # a safety stop for a shared machine, far above the target
@@ -88,6 +102,8 @@ class SizeResult:
     runs: list[Run] = field(default_factory=list)
     checks: list[tuple[str, str, str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    github: dict[str, Any] = field(default_factory=dict)
+    skipped: str = ""  # why this size was not run at all
 
 
 def bench_env(workdir: Path) -> dict[str, str]:
@@ -238,6 +254,32 @@ def measure_duckdb(export: Path, env: dict[str, str]) -> Run:
     return run
 
 
+def measure_naive(export: Path, workdir: Path, env: dict[str, str], timeout_s: float) -> Run:
+    """Run the naive way (benchmarks/naive.py) into a fresh DuckDB file; wall time of the command."""
+    db = workdir / "naive.duckdb"
+    for path in workdir.glob(db.name + "*"):
+        path.unlink()
+    cmd = [sys.executable, "-m", "benchmarks.naive", str(export), "--db", str(db)]
+    run = measure(
+        "naive: json.load → pandas → DuckDB, metrics in pandas",
+        cmd,
+        env,
+        BENCH_DIR.parent,
+        timeout_s=min(timeout_s * 2, NAIVE_TIMEOUT_S),
+        rss_limit=NAIVE_RSS_LIMIT,
+    )
+    if run.ok:
+        out = json.loads(run.stdout.strip().splitlines()[-1])
+        run.items = out["messages"]
+        ph = out["phases"]
+        run.note = (
+            f"load {ph['load_json_to_pandas']:.1f} s, to DuckDB {ph['pandas_to_duckdb']:.1f} s, "
+            f"metrics {ph['metrics_in_pandas']:.1f} s, save {ph['metrics_to_duckdb']:.1f} s; "
+            f"{out['threads']:,} threads, {out['bounces']:,} bounces"
+        )
+    return run
+
+
 # ---------------------------------------------------------------- asyncpulse
 
 
@@ -269,19 +311,31 @@ def measure_asyncpulse(
 
 
 def count_loaded(db: Path, env: dict[str, str]) -> str:
-    """Return the row count of raw.slack_messages and the database size, for the notes."""
+    """Return the row counts of raw.slack_messages and raw.github_pull_requests, and the db size."""
     script = (
         "import sys, duckdb\n"
         "con = duckdb.connect(sys.argv[1], read_only=True)\n"
         "print(con.execute('select count(*) from raw.slack_messages').fetchone()[0])\n"
+        "print(con.execute('select count(*) from raw.github_pull_requests').fetchone()[0])\n"
     )
     run = measure("count", [sys.executable, "-c", script, str(db)], env, BENCH_DIR.parent, 120)
     size = db.stat().st_size if db.exists() else 0
-    rows = run.stdout.strip() if run.ok else f"unknown ({run.stderr_tail})"
-    return f"raw.slack_messages holds {rows} rows; database {size / MB:,.0f} MB"
+    if run.ok:
+        slack, prs = run.stdout.split()[:2]
+        rows = f"raw.slack_messages holds {slack} rows, raw.github_pull_requests {prs}"
+    else:
+        rows = f"rows unknown ({run.stderr_tail})"
+    return f"{rows}; database {size / MB:,.0f} MB"
 
 
 # ---------------------------------------------------------------- one size
+
+INGEST_SLACK = "asyncpulse ingest slack"
+INGEST_GITHUB = "asyncpulse ingest github"
+BUILD = "asyncpulse build"
+AGAIN_SLACK = "asyncpulse ingest slack (again, unchanged)"
+AGAIN_GITHUB = "asyncpulse ingest github (again, unchanged)"
+NAIVE = "naive:"
 
 
 def bench_size(
@@ -292,7 +346,7 @@ def bench_size(
     repeat: int = 1,
     exe: Path = ASYNCPULSE,
 ) -> SizeResult:
-    """Generate (or reuse) an export of `messages` and measure every step over it.
+    """Generate (or reuse) the exports for `messages` and measure every step over them.
 
     With repeat > 1 every step runs that many times (asyncpulse into a fresh
     database each time) and a row keeps the fastest time and the highest
@@ -303,7 +357,11 @@ def bench_size(
     summary = generate_slack(export, messages, seed)
     how = "reused (cached)" if summary["cached"] else f"generated in {summary['seconds']} s"
     print(f"   export {how}: {summary['files']:,} day files, {summary['bytes'] / MB:,.0f} MB")
-    result = SizeResult(messages, export, summary)
+    gh = generate_github(DATA_DIR / f"github-{_size_name(messages)}", export, prs_for(messages), seed)
+    how = "reused (cached)" if gh["cached"] else f"generated in {gh['seconds']} s"
+    print(f"   GitHub {how}: {gh['prs']:,} PRs, {gh['events']:,} reviews and comments, "
+          f"{gh['bytes'] / MB:,.1f} MB")
+    result = SizeResult(messages, export, summary, github=gh)
     env = bench_env(workdir)
 
     # Warm the cache so every row below reads from memory alike.
@@ -315,6 +373,11 @@ def bench_size(
     duck = _best([_report(measure_duckdb(export, env)) for _ in range(repeat)])
     duck.nbytes = int(summary["day_bytes"])
     result.runs.append(duck)
+    naive = _best([_report(measure_naive(export, workdir, env, timeout_s)) for _ in range(repeat)])
+    naive.nbytes = int(summary["bytes"])
+    result.runs.append(naive)
+    for path in workdir.glob("naive.duckdb*"):
+        path.unlink()
 
     works, why = asyncpulse_works(exe, workdir, env)
     if not works:
@@ -323,34 +386,46 @@ def bench_size(
         _checks(result)
         return result
     result.runs.append(_best([_report(measure_startup(exe, env)) for _ in range(repeat)]))
-    ingest_args = ["ingest", "slack", str(export)]
+    slack_args = ["ingest", "slack", str(export)]
+    github_args = ["ingest", "github", str(gh["file"])]
     steps: dict[str, list[Run]] = {}
+    db = workdir / "none.duckdb"
     for attempt in range(repeat):
         db = workdir / f"bench-{_size_name(messages)}-{attempt + 1}.duckdb"
         for path in workdir.glob(db.name + "*"):
             path.unlink()
         for label, args in (
-            ("asyncpulse ingest slack", ingest_args),
-            ("asyncpulse build", ["build"]),
-            ("asyncpulse ingest slack (again, unchanged)", ingest_args),
+            (INGEST_SLACK, slack_args),
+            (INGEST_GITHUB, github_args),
+            (BUILD, ["build"]),
+            (AGAIN_SLACK, slack_args),
+            (AGAIN_GITHUB, github_args),
         ):
             run = _report(measure_asyncpulse(exe, label, args, db, env, timeout_s))
             steps.setdefault(label, []).append(run)
-            if attempt == 0 and run.ok and "ingest" in label:
+            if attempt == 0 and run.ok and label in (INGEST_GITHUB, AGAIN_GITHUB):
                 result.notes.append(
                     f"after `{label.removeprefix('asyncpulse ')}`: " + count_loaded(db, env)
                 )
             if not run.ok:
                 break
-        if any(not r.ok for r in steps.get("asyncpulse ingest slack", [])):
+        if any(not r.ok for runs in steps.values() for r in runs):
             break
+        if attempt < repeat - 1:  # keep only the last database for the page queries
+            for path in workdir.glob(db.name + "*"):
+                path.unlink()
     for label, runs in steps.items():
         best = _best(runs)
-        best.items = messages
-        if "ingest" in label:
-            best.nbytes = int(summary["bytes"])
+        if "slack" in label:
+            best.items, best.nbytes = messages, int(summary["bytes"])
+        elif "github" in label:
+            best.items, best.nbytes = int(gh["prs"]), int(gh["bytes"])
+            best.note = (f"{gh['prs']:,} PRs, {gh['events']:,} reviews and comments; "
+                         f"messages/s column counts PRs; {best.note}").rstrip("; ")
+        else:
+            best.items = messages
         result.runs.append(best)
-    if all(r.ok for r in steps.get("asyncpulse build", [])):
+    if all(r.ok for r in steps.get(BUILD, [])) and steps.get(BUILD):
         result.notes.extend(measure_pages(db, env))
     _checks(result)
     return result
@@ -413,42 +488,112 @@ def _failure(run: Run) -> str:
 
 
 def _by_label(result: SizeResult, prefix: str) -> Run | None:
-    """Return the first run whose label starts with prefix."""
-    return next((r for r in result.runs if r.label.startswith(prefix)), None)
+    """Return the run whose label is prefix, else the first whose label starts with it."""
+    exact = next((r for r in result.runs if r.label == prefix), None)
+    return exact or next((r for r in result.runs if r.label.startswith(prefix)), None)
+
+
+def _seconds(*runs: Run | None) -> float | None:
+    """Return the summed time of runs that all finished, else None."""
+    if not runs or any(r is None or not r.ok or r.seconds is None for r in runs):
+        return None
+    return sum(r.seconds for r in runs if r is not None and r.seconds is not None)
+
+
+def ingest_seconds(result: SizeResult) -> float | None:
+    """Return the first ingest of both exports (Slack, then GitHub)."""
+    return _seconds(_by_label(result, INGEST_SLACK), _by_label(result, INGEST_GITHUB))
+
+
+def total_seconds(result: SizeResult) -> float | None:
+    """Return ingest (both exports) + build: what the naive way is compared with."""
+    return _seconds(
+        _by_label(result, INGEST_SLACK), _by_label(result, INGEST_GITHUB), _by_label(result, BUILD)
+    )
+
+
+def rss_target(messages: int) -> int:
+    """Return the peak-RSS target for a size: 1 GiB up to one million messages, 2 GiB above."""
+    return TARGET_RSS_BYTES if messages <= 1_000_000 else TARGET_RSS_BYTES_5M
+
+
+def _verdict(value: float | None, target: float | None, at_least: bool = False) -> str:
+    if target is None:
+        return "-"
+    if value is None:
+        return "FAIL"
+    return "PASS" if (value >= target if at_least else value <= target) else "FAIL"
 
 
 def _checks(result: SizeResult) -> None:
     """Compare the runs with the targets: the ratios and the peak memory."""
     ref = _by_label(result, "floor: json")
-    ingest = _by_label(result, "asyncpulse ingest slack")
-    build = _by_label(result, "asyncpulse build")
-    again = _by_label(result, "asyncpulse ingest slack (again")
+    naive = _by_label(result, NAIVE)
+    build = _by_label(result, BUILD)
+    ingest = ingest_seconds(result)
+    total = total_seconds(result)
+    slack = _seconds(_by_label(result, INGEST_SLACK))
+    again = _seconds(_by_label(result, AGAIN_SLACK), _by_label(result, AGAIN_GITHUB))
+    again_slack = _seconds(_by_label(result, AGAIN_SLACK))
 
-    def ratio(name: str, num: Run | None, den: Run | None, target: float | None) -> None:
-        if not (num and den and num.ok and den.ok and num.seconds and den.seconds):
-            result.checks.append((name, "n/a", _target(target), "FAIL" if target else "-"))
-            return
-        value = num.seconds / den.seconds
-        verdict = "-" if target is None else "PASS" if value <= target else "FAIL"
-        result.checks.append((name, f"{value:.2f}", _target(target), verdict))
+    def add(name: str, value: float | None, target: float | None, at_least: bool = False,
+            fmt: str = "{:.2f}") -> None:
+        shown = "n/a" if value is None else fmt.format(value)
+        tgt = "-" if target is None else f"{'≥' if at_least else '≤'} {target:g}"
+        result.checks.append((name, shown, tgt, _verdict(value, target, at_least)))
 
-    ratio("ingest / json.loads", ingest, ref, TARGET_INGEST_VS_JSON)
-    ratio("build / ingest", build, ingest, TARGET_BUILD_VS_INGEST)
-    ratio("second ingest / first ingest", again, ingest, None)
-    for run in (ingest, build, again):
+    def div(a: float | None, b: float | None) -> float | None:
+        return a / b if a is not None and b else None
+
+    add("ingest slack / json.loads", div(slack, _seconds(ref)), TARGET_INGEST_VS_JSON)
+    add("build / ingest (slack + github)", div(_seconds(build), ingest), TARGET_BUILD_VS_INGEST)
+    add("naive / (ingest + build): times faster", div(_seconds(naive), total),
+        TARGET_NAIVE_SPEEDUP, at_least=True, fmt="{:.2f}×")
+    add("re-run on unchanged exports / first ingest (slack + github)", div(again, ingest),
+        TARGET_RERUN)
+    add("re-run ingest slack / first ingest slack", div(again_slack, slack), None)
+    limit = rss_target(result.messages)
+    for label in (INGEST_SLACK, INGEST_GITHUB, BUILD, AGAIN_SLACK, AGAIN_GITHUB):
+        run = _by_label(result, label)
         if run is None:
             continue
-        name = f"peak RSS, {run.label.removeprefix('asyncpulse ')}"
+        name = f"peak RSS, {label.removeprefix('asyncpulse ')}"
+        lim = f"≤ {limit / MIB:,.0f} MiB"
         if not run.ok:
-            result.checks.append((name, "n/a", _LIMIT, "FAIL"))
+            result.checks.append((name, "n/a", lim, "FAIL"))
             continue
-        verdict = "PASS" if run.peak_tree_rss <= TARGET_RSS_BYTES else "FAIL"
-        result.checks.append((name, _mib(run.peak_tree_rss), _LIMIT, verdict))
+        verdict = "PASS" if run.peak_tree_rss <= limit else "FAIL"
+        result.checks.append((name, _mib(run.peak_tree_rss), lim, verdict))
+    if naive is not None and naive.ok:
+        result.checks.append(("peak RSS, naive (for information)", _mib(naive.peak_tree_rss), "-", "-"))
 
 
-def _target(target: float | None) -> str:
-    """Format a ratio target."""
-    return "-" if target is None else f"≤ {target}"
+def cross_checks(results: list[SizeResult]) -> list[tuple[str, str, str, str]]:
+    """Growth with size: (ingest + build) at each size over the next smaller size."""
+    by_size = {r.messages: r for r in results if not r.skipped}
+    out = []
+    sizes = sorted(by_size)
+    for small, big in zip(sizes, sizes[1:], strict=False):
+        a, b = total_seconds(by_size[small]), total_seconds(by_size[big])
+        factor = big / small
+        gated = small == 1_000_000 and big == FIVE_M
+        target = TARGET_LINEAR if gated else None
+        value = b / a if a and b else None
+        name = (f"(ingest + build) at {_size_name(big)} / at {_size_name(small)} "
+                f"(size ×{factor:g}{'' if gated else ', for information'})")
+        shown = "n/a" if value is None else f"{value:.2f}"
+        out.append((name, shown, "-" if target is None else f"≤ {target}",
+                    _verdict(value, target)))
+        for label in (INGEST_SLACK, BUILD, NAIVE, "floor: json"):
+            ra, rb = _by_label(by_size[small], label), _by_label(by_size[big], label)
+            sa, sb = _seconds(ra), _seconds(rb)
+            if sa and sb:
+                out.append((f"{label.rstrip(':')} at {_size_name(big)} / at {_size_name(small)}",
+                            f"{sb / sa:.2f}", "-", "-"))
+    if FIVE_M not in by_size:
+        out.append(("(ingest + build) at 5m / at 1m (size ×5)", "not run", f"≤ {TARGET_LINEAR}",
+                    "not run (add --with-5m)"))
+    return out
 
 
 def _mib(nbytes: int) -> str:
@@ -456,7 +601,88 @@ def _mib(nbytes: int) -> str:
     return f"{nbytes / MIB:,.0f} MiB"
 
 
-_LIMIT = f"≤ {TARGET_RSS_BYTES / MIB:,.0f} MiB"
+# ---------------------------------------------------------------- plot
+
+
+def plot(results: list[SizeResult], out: Path = PLOT) -> Path | None:
+    """Plot ingest, build, naive and the json floor against size, log-log; return the file."""
+    series: dict[str, list[tuple[int, float]]] = {}
+    for res in sorted((r for r in results if not r.skipped), key=lambda r: r.messages):
+        points = {
+            "ingest (slack + github)": ingest_seconds(res),
+            "build": _seconds(_by_label(res, BUILD)),
+            "ingest + build": total_seconds(res),
+            "naive (pandas)": _seconds(_by_label(res, NAIVE)),
+            "floor: json.loads": _seconds(_by_label(res, "floor: json")),
+        }
+        for name, secs in points.items():
+            if secs:
+                series.setdefault(name, []).append((res.messages, secs))
+    if not series:
+        return None
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # no heavy dependency needed: draw the SVG by hand
+        return _svg_plot(series, out.with_suffix(".svg"))
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    for name, pts in series.items():
+        xs, ys = zip(*pts, strict=True)
+        style = "--" if name.startswith(("floor", "naive")) else "-"
+        ax.plot(xs, ys, style, marker="o", label=name)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("Slack messages (GitHub: one PR per 200)")
+    ax.set_ylabel("wall time, s")
+    ax.set_title("asyncpulse: time versus export size (2 cores)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def _svg_plot(series: dict[str, list[tuple[int, float]]], out: Path) -> Path:
+    """Write a small log-log line chart as SVG, without any plotting library."""
+    import math
+
+    w, h, left, right, top, bottom = 640, 400, 70, 180, 30, 50
+    xs = [x for pts in series.values() for x, _ in pts]
+    ys = [y for pts in series.values() for _, y in pts]
+    x0, x1 = math.log10(min(xs)) - 0.1, math.log10(max(xs)) + 0.1
+    y0, y1 = math.log10(min(ys)) - 0.2, math.log10(max(ys)) + 0.2
+
+    def px(x: float) -> float:
+        return left + (math.log10(x) - x0) / (x1 - x0) * (w - left - right)
+
+    def py(y: float) -> float:
+        return h - bottom - (math.log10(y) - y0) / (y1 - y0) * (h - top - bottom)
+
+    colours = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+             'font-family="sans-serif" font-size="11">',
+             f'<rect width="{w}" height="{h}" fill="white"/>',
+             f'<text x="{left}" y="18" font-size="13">time versus export size (log-log)</text>']
+    for e in range(math.ceil(y0), math.floor(y1) + 1):
+        y = py(10**e)
+        parts.append(f'<line x1="{left}" x2="{w - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{10**e:g} s</text>')
+    for x in sorted(set(xs)):
+        parts.append(f'<text x="{px(x):.1f}" y="{h - bottom + 16}" text-anchor="middle">'
+                     f'{_size_name(x)}</text>')
+    for i, (name, pts) in enumerate(series.items()):
+        c = colours[i % len(colours)]
+        path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{c}" stroke-width="2"/>')
+        parts += [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{c}"/>' for x, y in pts]
+        parts.append(f'<text x="{w - right + 10}" y="{top + 16 * i + 10}" fill="{c}">{name}</text>')
+    parts.append(f'<text x="{(left + w - right) / 2}" y="{h - 10}" text-anchor="middle">'
+                 "Slack messages</text></svg>")
+    out.write_text("\n".join(parts))
+    return out
 
 
 # ---------------------------------------------------------------- report
@@ -482,6 +708,13 @@ def machine() -> dict[str, str]:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=BENCH_DIR
     ).stdout.strip()
+    # The bench measures the working tree: say so when the product code differs from the commit.
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "pipelines", "sql", "transforms", "pyproject.toml"],
+        capture_output=True, text=True, cwd=BENCH_DIR.parent,
+    ).stdout.strip()
+    changed = (f" plus uncommitted changes to {len(dirty.splitlines())} product files"
+               if dirty else "")
     return {
         "cpu": cpu,
         "cores": str(os.cpu_count()),
@@ -490,41 +723,101 @@ def machine() -> dict[str, str]:
         "duckdb": version("duckdb"),
         "orjson": version("orjson"),
         "polars": version("polars"),
+        "pandas": version("pandas"),
         "os": f"{platform.system()} {platform.release()}",
         "commit": commit or "unknown",
+        "changed": changed,
     }
 
 
-def render(results: list[SizeResult], info: dict[str, str], load: tuple[str, str]) -> str:
-    """Render the results as markdown: the machine, then one table of runs and checks per size."""
+def _fmt(secs: float | None) -> str:
+    return "-" if secs is None else f"{secs:.2f}"
+
+
+def summary_table(results: list[SizeResult]) -> list[str]:
+    """One row per size: the headline times, rates, memory and the naive comparison."""
+    out = [
+        "| messages | export MB | json.loads s | ingest slack s | ingest github s | build s "
+        "| ingest + build s | naive s | naive / (ingest + build) | re-run s | ingest msgs/s "
+        "| ingest MB/s | peak RSS (max of asyncpulse rows) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for res in results:
+        if res.skipped:
+            out.append(f"| {res.messages:,} | - | - | - | - | - | - | - | - | - | - | - | "
+                       f"skipped: {res.skipped} |")
+            continue
+        slack = _seconds(_by_label(res, INGEST_SLACK))
+        total, naive = total_seconds(res), _seconds(_by_label(res, NAIVE))
+        again = _seconds(_by_label(res, AGAIN_SLACK), _by_label(res, AGAIN_GITHUB))
+        mbytes = int(res.summary["bytes"]) / MB
+        peak = max((r.peak_tree_rss for r in res.runs if r.label.startswith("asyncpulse ")
+                    and "--help" not in r.label), default=0)
+        out.append(
+            f"| {res.messages:,} | {mbytes:,.0f} "
+            f"| {_fmt(_seconds(_by_label(res, 'floor: json')))} | {_fmt(slack)} "
+            f"| {_fmt(_seconds(_by_label(res, INGEST_GITHUB)))} "
+            f"| {_fmt(_seconds(_by_label(res, BUILD)))} | {_fmt(total)} | {_fmt(naive)} "
+            f"| {f'{naive / total:.1f}×' if naive and total else '-'} | {_fmt(again)} "
+            f"| {f'{res.messages / slack:,.0f}' if slack else '-'} "
+            f"| {f'{mbytes / slack:,.1f}' if slack else '-'} "
+            f"| {_mib(peak)} |"
+        )
+    return out
+
+
+def render(results: list[SizeResult], info: dict[str, str], load: tuple[str, str],
+           plot_file: Path | None = None) -> str:
+    """Render the results as markdown: the machine, the summary, then one table per size."""
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     out = [
         "# asyncpulse benchmark",
         "",
-        f"Run {now} with `python -m benchmarks.bench` at commit `{info['commit']}`.",
+        f"Run {now} with `python -m benchmarks.bench` at commit `{info['commit']}`"
+        f"{info.get('changed', '')}.",
         "",
         f"- Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM, {info['os']}",
         f"- Python {info['python']}, DuckDB {info['duckdb']}, orjson {info['orjson']}, "
-        f"Polars {info['polars']}",
+        f"Polars {info['polars']}, pandas {info['pandas']} (the naive way)",
         f"- Load average (1 min) at start {load[0]}, at end {load[1]}: other work on the "
         "machine slows every row alike, but not exactly alike.",
         "- The page cache cannot be dropped without root, so the bench reads every file once "
         "before measuring: every row sees a warm cache.",
         "- Floors run in a fresh process each and time only the loop over the files; "
-        "DuckDB and asyncpulse rows are wall time of the whole command, start-up included.",
+        "DuckDB, naive and asyncpulse rows are wall time of the whole command, start-up included.",
         "- Peak RSS is polled every 20 ms and summed over the process and all its children "
-        "(shared pages count once per process, so the sum errs high).",
+        "(shared pages count once per process, so the sum errs high). Memory targets are in "
+        "GiB (1 GiB = 1,024 MiB).",
+        "- `ingest` is `asyncpulse ingest slack` then `asyncpulse ingest github` (one PR per 200 "
+        "messages); `build` builds every model from both. The naive way reads Slack only, so "
+        "comparing it with ingest + build of both errs in its favour.",
+        "",
+        "## Summary",
+        "",
+        *summary_table(results),
+        "",
+        "| check across sizes | value | target | result |",
+        "|---|---:|---:|---|",
+        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in cross_checks(results)],
         "",
     ]
+    if plot_file is not None:
+        out += [f"![time versus size]({plot_file.name})", ""]
     for res in results:
-        s = res.summary
+        if res.skipped:
+            out += [f"## {res.messages:,} messages", "", f"Skipped: {res.skipped}", ""]
+            continue
+        s, g = res.summary, res.github
         how = "reused from cache" if s.get("cached") else f"generated in {s['seconds']} s"
+        ghow = "reused from cache" if g.get("cached") else f"generated in {g.get('seconds')} s"
         out += [
             f"## {res.messages:,} messages",
             "",
             f"Export `{res.export.relative_to(BENCH_DIR.parent)}`: {int(s['files']):,} day files, "
             f"{int(s['conversations']):,} conversations, {int(s['users']):,} users, "
-            f"{int(s['bytes']) / MB:,.0f} MB ({how}).",
+            f"{int(s['bytes']) / MB:,.0f} MB ({how}). GitHub `{Path(g['file']).relative_to(BENCH_DIR.parent)}`: "
+            f"{int(g['prs']):,} PRs with {int(g['events']):,} reviews and comments, "
+            f"{int(g['bytes']) / MB:,.1f} MB ({ghow}).",
             "",
             "| step | wall s | messages/s | MB/s | peak RSS, tree | peak RSS, one process | status |",
             "|---|---:|---:|---:|---:|---:|---|",
@@ -555,18 +848,33 @@ def render(results: list[SizeResult], info: dict[str, str], load: tuple[str, str
 
 
 def parse_sizes(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[int]:
-    """Return the sizes to run: --messages N, or the --sizes list (default one million)."""
+    """Return the sizes to run: --messages N, or the --sizes list (default 100k and 1M), + 5M."""
     if args.messages is not None and args.sizes is not None:
         parser.error("give --messages or --sizes, not both")
     if args.messages is not None:
-        return [args.messages]
-    try:
-        sizes = [int(x.replace("_", "")) for x in (args.sizes or "1000000").split(",") if x]
-    except ValueError:
-        parser.error(f"--sizes: not a list of numbers: {args.sizes}")
+        sizes = [args.messages]
+    else:
+        try:
+            sizes = [int(x.replace("_", "")) for x in (args.sizes or DEFAULT_SIZES).split(",") if x]
+        except ValueError:
+            parser.error(f"--sizes: not a list of numbers: {args.sizes}")
+    if args.with_5m and FIVE_M not in sizes:
+        sizes.append(FIVE_M)
     if not sizes or min(sizes) < 100:
         parser.error("sizes must be at least 100 messages")
-    return sizes
+    return sorted(sizes)
+
+
+def disk_note(messages: int) -> str:
+    """Return why a size must be skipped for want of disk (5M and above, not yet generated), or ''."""
+    if messages < FIVE_M:
+        return ""
+    free = shutil.disk_usage(BENCH_DIR).free
+    if free >= FREE_DISK_FOR_5M:
+        return ""
+    return (f"only {free / 10**9:,.1f} GB free on the disk holding benchmarks/, "
+            f"{FREE_DISK_FOR_5M / 10**9:,.0f} GB needed for the {_size_name(messages)} export "
+            "(about 4 GB) and its databases; free some space and rerun with --with-5m")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -575,7 +883,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m benchmarks.bench", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--messages", type=int, help="one size to run")
-    parser.add_argument("--sizes", help="comma-separated sizes (default 1000000)")
+    parser.add_argument("--sizes", help=f"comma-separated sizes (default {DEFAULT_SIZES})")
+    parser.add_argument("--with-5m", action="store_true",
+                        help="add 5,000,000 messages (about 4 GB of files; needs 15 GB free)")
     parser.add_argument("--seed", type=int, default=1, help="generator seed")
     parser.add_argument("--keep", action="store_true", help="keep the bench databases (printed)")
     parser.add_argument(
@@ -587,6 +897,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--asyncpulse", type=Path, default=ASYNCPULSE, help=f"the CLI to measure ({ASYNCPULSE})"
     )
+    parser.add_argument("--no-write", action="store_true",
+                        help="print only: leave results.md and the plot as they are")
     parser.add_argument("--floor", nargs=2, metavar=("KIND", "EXPORT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.floor:  # internal: one floor measurement, in its own process
@@ -600,6 +912,13 @@ def main(argv: list[str] | None = None) -> int:
     results: list[SizeResult] = []
     try:
         for size in sizes:
+            cached = (DATA_DIR / f"slack-{_size_name(size)}" / ".complete").exists()
+            why = "" if cached else disk_note(size)
+            if why:
+                print(f"== {size:,} messages: skipped: {why}", flush=True)
+                results.append(SizeResult(size, DATA_DIR / f"slack-{_size_name(size)}", {},
+                                          skipped=why))
+                continue
             results.append(
                 bench_size(size, args.seed, workdir, args.timeout, args.repeat, args.asyncpulse)
             )
@@ -608,11 +927,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kept the bench databases in {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    text = render(results, machine(), (load_start, f"{os.getloadavg()[0]:.2f}"))
-    RESULTS.write_text(text)
+    plot_file = None if args.no_write else plot(results)
+    text = render(results, machine(), (load_start, f"{os.getloadavg()[0]:.2f}"), plot_file)
     print()
     print(text)
-    print(f"written to {RESULTS}")
+    if not args.no_write:
+        RESULTS.write_text(text)
+        print(f"written to {RESULTS}" + (f" and {plot_file}" if plot_file else ""))
 
     # --- nightly flow re-run vs first run, against a Prefect server (benchmarks/bench_nightly.py) ---
     from benchmarks.bench_nightly import bench_nightly_rerun
