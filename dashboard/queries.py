@@ -115,7 +115,7 @@ def query(sql: str, *params: object) -> pl.DataFrame | None:
 
 def tables() -> frozenset[str]:
     """Return the `schema.table` names in the database (empty when there is none)."""
-    df = query("select schema_name || '.' || table_name as name from duckdb_tables()")
+    df = query("select table_schema || '.' || table_name as name from information_schema.tables")
     return frozenset() if df is None else frozenset(df["name"].to_list())
 
 

@@ -36,6 +36,9 @@ from pipelines.settings import get_settings
 
 STORAGE_VERSION = "v1.5.0"
 LAYERS = ("staging", "intermediate", "marts")
+# A model whose header says `-- materialized: view` is a view: cheaper than writing a
+# table when its readers each take a few columns of it (dbt's default for staging).
+MATERIALIZED_VIEW = re.compile(r"^--\s*materialized:\s*view\b", re.MULTILINE)
 REFERENCE = re.compile(r"\b((?:staging|intermediate|marts)\.[a-z_][a-z0-9_]*)")
 
 
@@ -273,7 +276,8 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             where = files[name].name if name in files else f"the Python model {name}"
             try:
                 if name in files:
-                    con.execute(f"create table {name} as\n{texts[name]}")
+                    kind = "view" if MATERIALIZED_VIEW.search(texts[name]) else "table"
+                    con.execute(f"create {kind} {name} as\n{texts[name]}")
                 else:
                     _build_python(con, python[name])
             except duckdb.Error as e:

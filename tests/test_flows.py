@@ -72,8 +72,8 @@ def data(db: Path) -> dict[str, pl.DataFrame]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         names = [t for (t,) in con.execute(
-            "select schema_name || '.' || table_name from duckdb_tables() "
-            "where (schema_name, table_name) != ('raw', 'runs') order by 1"
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where (table_schema, table_name) != ('raw', 'runs') order by 1"
         ).fetchall()]
         return {n: con.sql(f"select * from {n} order by all").pl() for n in names}
     finally:
@@ -87,9 +87,9 @@ def assert_same_data(got: dict[str, pl.DataFrame], want: dict[str, pl.DataFrame]
 
 
 def staging(db: Path) -> dict[str, pl.DataFrame]:
-    """Every staging table, in a stable order."""
+    """Every staging relation (tables and views), in a stable order."""
     names = query(
-        db, "select table_name from duckdb_tables() where schema_name = 'staging' order by 1"
+        db, "select table_name from information_schema.tables where table_schema = 'staging' order by 1"
     )["table_name"].to_list()
     return {
         n: query(db, f"select * from staging.{n} order by all") for n in names
@@ -143,7 +143,7 @@ def test_nightly_loads_and_builds_the_sample_workspace(
     assert load_ids == [report["load_id"]]
     # every model of the three layers (the settings row the models read is no model)
     models = query(
-        db_path, "select count(*) as n from duckdb_tables() where schema_name in "
+        db_path, "select count(*) as n from information_schema.tables where table_schema in "
         "('staging', 'intermediate', 'marts') and table_name != 'build_settings'"
     ).item()
     assert steps == [f"slack: ok {workspace}", f"build: {models} relations"]

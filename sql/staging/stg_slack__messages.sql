@@ -1,4 +1,5 @@
 -- grain: one row per Slack message (conversation_id, ts)
+-- materialized: view  (a million-row copy of raw costs more to write than its readers save)
 with messages as (
     select * from raw.slack_messages
 ),
