@@ -32,20 +32,26 @@ messages as (
     where m.is_human
 ),
 
-located as (
-    select m.*,
-           timezone(p.tz, m.sent_at)                                                  as local_at,
-           is_working(timezone(p.tz, m.sent_at), p.work_start_s, p.work_end_s, p.workdays_mask) as in_hours,
-           ((p.workdays_mask >> (isodow(timezone(p.tz, m.sent_at)) - 1)) & 1) = 1       as on_workday
+localised as (
+    select m.*, timezone(p.tz, m.sent_at) as local_at,
+           p.work_start_s, p.work_end_s, p.workdays_mask
     from messages m
     left join people p using (person_id)
+),
+
+located as (
+    select *,
+           is_working(local_at, work_start_s, work_end_s, workdays_mask)   as in_hours,
+           ((workdays_mask >> (isodow(local_at) - 1)) & 1) = 1             as on_workday
+    from localised
 ),
 
 sequenced as (
     select *,
            lag(person_id) over (partition by stream order by sent_at, message_id) as previous_person,
            lag(sent_at) over (partition by stream order by sent_at, message_id)   as previous_at,
-           lag(sent_at) over (partition by person_id order by sent_at, message_id) as own_previous_at
+           lag(sent_at) over (partition by person_id order by sent_at, message_id) as own_previous_at,
+           lag(local_at) over (partition by person_id order by sent_at, message_id) as own_previous_local_at
     from located
 ),
 
@@ -58,11 +64,10 @@ flagged as (
            -- (or on another local day)
            s.own_previous_at is null
              or epoch(s.sent_at - s.own_previous_at) >= st.checkin_gap_minutes * 60
-             or timezone(p.tz, s.own_previous_at)::date <> s.local_at::date     as starts_burst,
+             or s.own_previous_local_at::date <> s.local_at::date                as starts_burst,
            coalesce(s.redacted_has_broadcast,
                     regexp_matches(coalesce(s.text, ''), broadcast_pattern()))  as is_broadcast
     from sequenced s
-    left join people p using (person_id)
     cross join settings st
 ),
 
