@@ -44,9 +44,9 @@ slack_matched as (
 github as (
     -- every human login that opened, reviewed or commented, with what the export knows of it
     select l.login,
-           any_value(u.name)  as name,
-           any_value(lower(nullif(u.email, ''))) as email,
-           name_key(any_value(u.name)) as name_key
+           min(u.name)  as name,
+           min(lower(nullif(u.email, ''))) as email,
+           name_key(min(u.name)) as name_key
     from (
         select lower(author_login) as login from staging.stg_github__events where not author_is_bot
         union

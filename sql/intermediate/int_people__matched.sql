@@ -19,7 +19,11 @@ persons as (
            tz as file_tz, work_start, work_end, workdays_mask, problems, true as in_people_file
     from people
     union all
-    select person_id, any_value(display_name), null, any_value(email),
+    -- deterministic: the Slack name and e-mail first (a GitHub login is a poorer name)
+    select person_id,
+           (list(display_name order by source <> 'slack', display_name))[1],
+           null,
+           (list(email order by source <> 'slack', email) filter (email is not null))[1],
            null, null, null, null, '', false
     from identities
     where person_id not in (select person from people)
