@@ -72,7 +72,7 @@ def _unsafe(name: str) -> str | None:
         return "'..' in path"
     if "\0" in name:
         return "NUL in path"
-    if not all(c.isprintable() for c in name):
+    if not name.isprintable():  # one C call: every member of a 50,000-file export passes here
         return "control character in name"
     return None
 
