@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -117,26 +119,18 @@ print(counts(), flush=True)
 """
 
 
-def test_a_reader_in_another_process_keeps_its_snapshot_while_ingest_and_build_run(
-    built: Path, tmp_path: Path
-) -> None:
+@contextlib.contextmanager
+def reader_holding(db: Path) -> Iterator[None]:
+    """Hold `db` open read-only in another process around the block; check its snapshot never moved."""
     reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(built)],
+        [sys.executable, "-c", READER, str(db)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
         assert reader.stdout is not None and reader.stdin is not None
         old = f"{FACTS['messages']} {FACTS['messages']}"
         assert reader.stdout.readline().strip() == old  # connected and reading
-
-        newer = make_newer_workspace(tmp_path / "newer")
-        env = {**os.environ, "ASYNCPULSE_DB": str(built)}
-        for argv in (["ingest", "slack", str(newer)], ["build"]):
-            p = subprocess.run([str(ASYNCPULSE), *argv], capture_output=True, text=True,
-                               env=env, timeout=120)
-            assert p.returncode == 0, p.stderr
-            assert "waiting" not in p.stderr
-
+        yield
         reader.stdin.write("\n")
         reader.stdin.flush()
         assert reader.stdout.readline().strip() == old  # still its old snapshot
@@ -145,6 +139,19 @@ def test_a_reader_in_another_process_keeps_its_snapshot_while_ingest_and_build_r
         if reader.poll() is None:
             reader.kill()
             reader.wait()
+
+
+def test_a_reader_in_another_process_keeps_its_snapshot_while_ingest_and_build_run(
+    built: Path, tmp_path: Path
+) -> None:
+    with reader_holding(built):
+        newer = make_newer_workspace(tmp_path / "newer")
+        env = {**os.environ, "ASYNCPULSE_DB": str(built)}
+        for argv in (["ingest", "slack", str(newer)], ["build"]):
+            p = subprocess.run([str(ASYNCPULSE), *argv], capture_output=True, text=True,
+                               env=env, timeout=120)
+            assert p.returncode == 0, p.stderr
+            assert "waiting" not in p.stderr
     # A new reader sees the new data.
     assert messages_per_conversation(built) == NEWER
     assert messages_per_conversation(built, "staging.stg_slack__messages") == NEWER
@@ -296,28 +303,13 @@ def test_a_reader_open_for_the_whole_nightly_run_in_another_process(built: Path,
     The reader (the dashboard's kind of connection, in its own process) holds the
     published file open from before the run starts until after it ends.
     """
-    reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(built)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        assert reader.stdout is not None and reader.stdin is not None
-        old = f"{FACTS['messages']} {FACTS['messages']}"
-        assert reader.stdout.readline().strip() == old
+    with reader_holding(built):
         newer = make_newer_workspace(tmp_path / "newer")
         env = {**os.environ, "ASYNCPULSE_DB": str(built)}
         p = subprocess.run([str(ASYNCPULSE), "run", "--slack", str(newer)], capture_output=True,
                            text=True, env=env, timeout=300)
         assert p.returncode == 0, p.stderr
         assert "waiting" not in p.stderr and "Traceback" not in p.stderr
-        reader.stdin.write("\n")
-        reader.stdin.flush()
-        assert reader.stdout.readline().strip() == old  # its snapshot, untouched
-        assert reader.wait(timeout=30) == 0, reader.stderr.read() if reader.stderr else ""
-    finally:
-        if reader.poll() is None:
-            reader.kill()
-            reader.wait()
     assert messages_per_conversation(built) == NEWER
     assert messages_per_conversation(built, "staging.stg_slack__messages") == NEWER
     assert query(built, "select status from raw.runs").rows() == [("ok",)]
