@@ -15,10 +15,15 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipelines.loads import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, LoadReport
-from pipelines.settings import PROJECT_ROOT, get_settings
+from pipelines.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from pipelines.loads import LoadReport
+
+# Heavier modules (settings, DuckDB, the loaders) are imported by the commands that use them:
+# start-up is part of every command's time, and parse workers import this module again.
 
 
 def _add_db(p: argparse.ArgumentParser, top: bool) -> None:
@@ -118,6 +123,8 @@ def _add_redact(p: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = make_parser().parse_args(argv)
+    from pipelines.settings import get_settings
+
     if getattr(args, "redact", False):  # the loaders read it from the settings
         os.environ["ASYNCPULSE_REDACT"] = "true"
         get_settings.cache_clear()
@@ -169,6 +176,7 @@ def cmd_build(args: argparse.Namespace, database: Path) -> int:
 
 def cmd_run(args: argparse.Namespace, database: Path) -> int:
     from pipelines.flows import nightly
+    from pipelines.loads import LoadReport
 
     reports = nightly(db=str(database), slack=_opt(args.slack), github=_opt(args.github),
                       people=_opt(_people(args)))
@@ -178,6 +186,8 @@ def cmd_run(args: argparse.Namespace, database: Path) -> int:
 
 def _people(args: argparse.Namespace) -> Path | None:
     """Return the people file: --people, else the `people_file` setting (else the stored one)."""
+    from pipelines.settings import get_settings
+
     return args.people if args.people is not None else get_settings().people_file
 
 
@@ -217,6 +227,7 @@ def cmd_schedule(args: argparse.Namespace, database: Path) -> int:
 
 def cmd_sql(args: argparse.Namespace, database: Path) -> int:
     from pipelines.db import connect_reader
+    from pipelines.settings import get_settings
 
     con = connect_reader(database)
     timer = threading.Timer(get_settings().sql_timeout_seconds, con.interrupt)
@@ -311,6 +322,8 @@ def cmd_dashboard(args: argparse.Namespace, database: Path) -> int:
 
 def serve_dashboard(database: Path, port: int) -> int:
     """Run Streamlit on the dashboard (headless, no usage statistics) until stopped."""
+    from pipelines.settings import PROJECT_ROOT
+
     env = {**os.environ, "ASYNCPULSE_DB": str(Path(database).resolve())}
     cmd = [
         sys.executable, "-m", "streamlit", "run",
@@ -328,6 +341,7 @@ def serve_dashboard(database: Path, port: int) -> int:
 def cmd_demo(args: argparse.Namespace, database: Path) -> int:
     from pipelines import jobs
     from pipelines.demo import generate_demo
+    from pipelines.settings import get_settings
 
     s = get_settings()
     out = s.demo_dir

@@ -11,20 +11,25 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
+import re
 import tarfile
 import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 
 class ExportError(Exception):
     """The export as a whole cannot be read; the message is one line for the user."""
 
 
-@dataclass(frozen=True)
-class Member:
-    """One file of an export: where it is and a cheap content signature."""
+class Member(NamedTuple):
+    """One file of an export: where it is and a cheap content signature.
+
+    A NamedTuple: a folder export makes one per file, 50,000 for a large
+    workspace, on the path that finds an unchanged export.
+    """
 
     name: str  # path inside the export, '/'-separated, relative to the archive
     size: int
@@ -46,9 +51,9 @@ class Export:
     def fingerprint(self, extra: str = "") -> str:
         """Return a digest of every member's name and signature (and `extra`)."""
         h = hashlib.blake2b(digest_size=16)
-        for name in sorted(self.members):
-            m = self.members[name]
-            h.update(f"{name}\0{m.size}\0{m.signature}\n".encode("utf-8", "surrogateescape"))
+        members = self.members
+        text = "".join([f"{n}\0{members[n].size}\0{members[n].signature}\n" for n in sorted(members)])
+        h.update(text.encode("utf-8", "surrogateescape"))
         h.update(extra.encode())
         return h.hexdigest()
 
@@ -59,8 +64,14 @@ def printable(name: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+# Names made only of these are safe as they are (one C call for most members).
+PLAIN_NAME = re.compile(r"[\w.\- ]+", re.ASCII)
+
+
 def _unsafe(name: str) -> str | None:
     """Say why a member name is unsafe to use, or return None."""
+    if PLAIN_NAME.fullmatch(name) and name != "..":
+        return None
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:  # surrogate-escaped bytes from the file system or a tar header
@@ -112,24 +123,25 @@ def _open_dir(root: Path, max_file: int) -> Export:
             refused.append(f"{rel_dir or '.'}: {e.strerror}")
             continue
         for entry in entries:
-            rel = f"{rel_dir}{entry.name}"
+            rel = rel_dir + entry.name
             why = _unsafe(entry.name)
             if why:
                 refused.append(f"{printable(rel)}: {why}")
-            elif entry.is_symlink():
-                refused.append(f"{rel}: symbolic link, not followed")
-            elif entry.is_dir(follow_symlinks=False):
-                stack.append((rel + "/", entry.path))
-            elif entry.is_file(follow_symlinks=False):
+            elif entry.is_file(follow_symlinks=False):  # the common case first: no system call
                 try:
                     st = entry.stat(follow_symlinks=False)
                 except OSError as e:
                     refused.append(f"{rel}: {e.strerror}")
                     continue
-                if st.st_size > max_file:
-                    refused.append(f"{rel}: {st.st_size} bytes, over the {max_file}-byte limit")
+                size = st.st_size
+                if size > max_file:
+                    refused.append(f"{rel}: {size} bytes, over the {max_file}-byte limit")
                     continue
-                members[rel] = Member(rel, st.st_size, f"m{st.st_size}:{st.st_mtime_ns}")
+                members[rel] = Member(rel, size, f"m{size}:{st.st_mtime_ns}")
+            elif entry.is_symlink():
+                refused.append(f"{rel}: symbolic link, not followed")
+            elif entry.is_dir(follow_symlinks=False):
+                stack.append((rel + "/", entry.path))
     return Export(root, "dir", members, refused)
 
 

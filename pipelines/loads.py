@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 
 from pipelines.db import fetch_row
+from pipelines.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE  # noqa: F401 (re-exported)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+if TYPE_CHECKING:  # pyarrow loads when rows are written, not to find an export unchanged
+    import pyarrow as pa
 
 
 @dataclass
@@ -85,6 +86,8 @@ def record_files(
     con: duckdb.DuckDBPyConnection, source: str, r: LoadReport, files: list[tuple[str, int, str, int]]
 ) -> None:
     """Add (member, bytes, signature, rows) of cleanly parsed files to the ledger."""
+    import pyarrow as pa
+
     if not files:
         return
     members, sizes, sigs, rows = (list(x) for x in zip(*files, strict=True))
@@ -140,4 +143,6 @@ def merge_keyed(
 
 def as_arrow(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     """Build an Arrow table of `schema` from row dicts (metadata files are small)."""
+    import pyarrow as pa
+
     return pa.Table.from_pylist(rows, schema=schema)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:  # polars loads with the transforms, when a build runs them
+    import polars as pl
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,6 @@ from pathlib import Path
 
 import duckdb
 import orjson
-import pyarrow as pa
 
 from pipelines import redact
 from pipelines.exports import Export, ExportError, Member, open_export
@@ -64,32 +63,6 @@ MIGRATION_FILE = re.compile(
 MIGRATION_KINDS = {"pull_request_reviews": "review", "pull_request_review_comments": "review_comment",
                    "issue_comments": "comment", "issue_events": "issue_event"}
 
-PR_SCHEMA = pa.schema([
-    ("repo", pa.string()), ("number", pa.int64()), ("layout", pa.string()),
-    ("pr_node_id", pa.string()), ("author_login", pa.string()), ("author_type", pa.string()),
-    ("author_is_bot", pa.bool_()), ("title", pa.string()), ("body", pa.string()),
-    ("state", pa.string()), ("created_at", pa.string()), ("closed_at", pa.string()),
-    ("merged_at", pa.string()), ("is_draft", pa.bool_()), ("labels", pa.list_(pa.string())),
-    ("url", pa.string()), ("additions", pa.int64()), ("deletions", pa.int64()),
-    ("_source_file", pa.string()),
-])
-FILE_STRUCT = pa.struct([("path", pa.string()), ("additions", pa.int64()), ("deletions", pa.int64())])
-FILES_SCHEMA = pa.schema([
-    ("repo", pa.string()), ("number", pa.int64()), ("files", pa.list_(FILE_STRUCT)),
-    ("_source_file", pa.string()),
-])
-EVENT_SCHEMA = pa.schema([
-    ("event_id", pa.string()), ("repo", pa.string()), ("number", pa.int64()), ("kind", pa.string()),
-    ("review_state", pa.string()), ("author_login", pa.string()), ("author_type", pa.string()),
-    ("author_is_bot", pa.bool_()), ("at", pa.string()), ("body", pa.string()), ("url", pa.string()),
-    ("review_id", pa.string()), ("in_reply_to", pa.string()), ("path", pa.string()),
-    ("is_pull_request", pa.bool_()), ("layout", pa.string()), ("_source_file", pa.string()),
-    ("_ordinal", pa.int64()),
-])
-USER_SCHEMA = pa.schema([
-    ("login", pa.string()), ("name", pa.string()), ("email", pa.string()),
-    ("user_type", pa.string()), ("is_bot", pa.bool_()), ("_source_file", pa.string()),
-])
 
 Parser = Callable[[bytes, str, gp.Parsed], int]
 
@@ -361,6 +334,11 @@ def _earlier_pull_repos(con: duckdb.DuckDBPyConnection, members: list[str]) -> d
 
 def write_rows(con: duckdb.DuckDBPyConnection, parsed: gp.Parsed, report: LoadReport) -> tuple[int, int]:
     """Merge parsed rows into the raw tables; return (rows added, rows replaced)."""
+    # Here, not at import: an unchanged export is recognised without loading pyarrow.
+    import pyarrow as pa
+
+    from pipelines.sources.github_schemas import EVENT_SCHEMA, FILES_SCHEMA, PR_SCHEMA, USER_SCHEMA
+
     stamp = "?::varchar as _load_id, ?::timestamptz as _loaded_at"
     params = [report.load_id, report.started_at]
     added = replaced = 0

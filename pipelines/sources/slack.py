@@ -16,11 +16,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import orjson
-import pyarrow as pa
 
 from pipelines import redact
 from pipelines.exports import Export, ExportError, open_export
@@ -35,7 +34,9 @@ from pipelines.loads import (
 from pipelines.parallel import map_batches, worker_count
 from pipelines.progress import Progress
 from pipelines.settings import Settings, get_settings
-from pipelines.sources.slack_parse import DayBatch, parse_day_batch
+
+if TYPE_CHECKING:  # the parser and pyarrow load when there is something to parse
+    from pipelines.sources.slack_parse import DayBatch
 
 SOURCE = "slack"
 METADATA_FILES = {
@@ -48,20 +49,6 @@ DAY_FILE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\.json$")
 DM_ID = re.compile(r"^D[A-Z0-9]{6,}$")
 PARALLEL_MIN_BYTES = 96 << 20  # below this, starting workers (~1 s) costs more than it saves
 
-USER_SCHEMA = pa.schema([
-    ("id", pa.string()), ("team_id", pa.string()), ("name", pa.string()),
-    ("real_name", pa.string()), ("display_name", pa.string()), ("email", pa.string()),
-    ("title", pa.string()), ("deleted", pa.bool_()), ("is_bot", pa.bool_()),
-    ("is_app_user", pa.bool_()), ("tz", pa.string()), ("tz_label", pa.string()),
-    ("tz_offset", pa.int64()), ("updated", pa.int64()), ("_source_file", pa.string()),
-])
-CONVERSATION_SCHEMA = pa.schema([
-    ("id", pa.string()), ("name", pa.string()), ("conversation_type", pa.string()),
-    ("folder", pa.string()), ("is_listed", pa.bool_()), ("created", pa.int64()),
-    ("creator", pa.string()), ("is_archived", pa.bool_()), ("is_general", pa.bool_()),
-    ("members", pa.list_(pa.string())), ("topic", pa.string()), ("purpose", pa.string()),
-    ("_source_file", pa.string()),
-])
 
 
 @dataclass
@@ -261,6 +248,8 @@ def iter_day_batches(
 
 
 def _batch(export: Export, files: list[tuple[str, str, int, str]], out_dir: Path, n: int) -> DayBatch:
+    from pipelines.sources.slack_parse import DayBatch
+
     return DayBatch(str(export.path), export.kind, tuple(files), str(out_dir / f"batch-{n:06d}.parquet"))
 
 
@@ -281,14 +270,13 @@ def load_slack(
     s = get_settings()
     report = LoadReport(SOURCE, str(path))
     export = open_export(path)
-    layout, users = iter_layout(export, report)
-    report.problems.extend(export.refused)
     report.fingerprint = export.fingerprint(settings_key(s))
     if find_unchanged(con, SOURCE, report.fingerprint):
         report.status = "unchanged"
-        report.problems, report.notes = [], []
         record_load(con, report)
         return report
+    layout, users = iter_layout(export, report)
+    report.problems.extend(export.refused)
     if not layout.day_files and not users:
         raise ExportError(f"{path}: a Slack export with no users and no conversation folders")
 
@@ -334,6 +322,10 @@ def _load_metadata(
     report: LoadReport,
 ) -> tuple[int, int]:
     """Merge users and conversations; a guessed conversation never overwrites a listed one."""
+    import pyarrow as pa
+
+    from pipelines.sources.slack_schemas import CONVERSATION_SCHEMA, USER_SCHEMA
+
     added = replaced = 0
     stamp = "?::varchar as _load_id, ?::timestamptz as _loaded_at"
     params = [report.load_id, report.started_at]
@@ -374,6 +366,8 @@ def _parse_batches(
     batches: list[DayBatch], report: LoadReport, strip: int, s: Settings, progress: Progress | None
 ) -> list[tuple[str, int, str, int]]:
     """Parse the batches on every core; record each file's outcome; return the ledger rows."""
+    from pipelines.sources.slack_parse import parse_day_batch
+
     total = sum(f[2] for b in batches for f in b.files)
     workers = worker_count(s.workers) if total >= PARALLEL_MIN_BYTES else 1
     todo = sum(len(b.files) for b in batches)
