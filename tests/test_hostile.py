@@ -33,8 +33,14 @@ from pipelines.cli import main
 from pipelines.db import ensure_raw
 from pipelines.exports import ExportError
 from pipelines.sources.slack import load_slack
-from pipelines.sources.slack_parse import DayBatch, parse_day_batch
-from tests.conftest import SlackExport, msg, query, ts, user
+from pipelines.sources.slack_parse import (
+    MESSAGE_FIELDS,
+    DayBatch,
+    append_messages,
+    append_messages_fast,
+    parse_day_batch,
+)
+from tests.conftest import SHARED_DATA, SlackExport, msg, query, ts, user
 from tests.conftest_hostile import CASES
 from tests.helpers import digest, leftovers
 from tests.workspace import FACTS, build_workspace
@@ -692,6 +698,75 @@ def test_property_random_bytes_day_file_is_parsed_or_skipped(data: bytes, prefix
         assert outcome.rows == result.rows == len(parsed)
     else:
         assert outcome.rows == 0 and result.parquet is None
+
+
+def _both_ways(raw: bytes) -> tuple[list[list[object]] | None, list[list[object]] | None]:
+    """Columns of one day file read the fast way and the reference way (None where it raised)."""
+    fast: list[list[object]] | None = [[] for _ in MESSAGE_FIELDS]
+    ref: list[list[object]] | None = [[] for _ in MESSAGE_FIELDS]
+    try:
+        append_messages_fast(raw, fast)  # type: ignore[arg-type]
+    except (ValueError, TypeError, RecursionError):
+        fast = None
+    try:
+        append_messages(orjson.loads(raw), ref)  # type: ignore[arg-type]
+    except (orjson.JSONDecodeError, ValueError, AttributeError):
+        ref = None
+    return fast, ref
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(content=st.one_of(st.lists(_typed_message(), max_size=8), st.lists(_any_message(), max_size=6), JSON),
+       pretty=st.booleans())
+def test_property_fast_and_reference_parsers_agree(content: Any, pretty: bool) -> None:
+    """Whatever the fast way (msgspec) accepts, it reads exactly as the reference way (orjson) does."""
+    CASES["property: fast vs reference parser"] += 1
+    raw = json.dumps(content, indent=4 if pretty else None).encode()
+    fast, ref = _both_ways(raw)
+    if fast is not None:
+        assert ref == fast
+
+
+@settings(max_examples=200, deadline=None)
+@given(messages=st.lists(_typed_message().filter(
+    lambda m: all(isinstance(m.get(k), list | None) for k in ("files", "reactions"))
+    and not _too_big_for_orjson(m)), min_size=1, max_size=8))
+def test_property_fast_parser_takes_well_typed_day_files(messages: list[dict[str, Any]]) -> None:
+    """Day files shaped as Slack writes them never fall back to the slow way."""
+    CASES["property: fast vs reference parser"] += 1
+    fast, ref = _both_ways(json.dumps(messages).encode())
+    assert fast is not None and fast == ref
+
+
+def _too_big_for_orjson(value: Any) -> bool:
+    """True for integers orjson does not read as integers (beyond 64 bits), anywhere in `value`."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return not -(2**63) <= value < 2**64
+    if isinstance(value, dict):
+        return any(_too_big_for_orjson(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_too_big_for_orjson(v) for v in value)
+    return False
+
+
+def test_fast_parser_on_the_sample_workspace_and_real_exports(tmp_path: Path) -> None:
+    """Every day file of the sample workspace, and of the real exports when present, reads the fast way."""
+    day = re.compile(r"(^|/)\d{4}-\d{2}-\d{2}\.json$")
+    root = build_workspace(SlackExport(tmp_path)).root
+    day_files = {str(f): f.read_bytes() for f in sorted(root.glob("*/*.json")) if day.search(str(f))}
+    for zpath in sorted((SHARED_DATA / "slack").glob("*.zip")):  # the real exports, when present
+        with zipfile.ZipFile(zpath) as zf:
+            day_files |= {f"{zpath.name}:{n}": zf.read(n) for n in zf.namelist() if day.search(n)}
+    fell_back = []
+    for name, raw in day_files.items():
+        fast, ref = _both_ways(raw)
+        if fast is None:
+            fell_back.append(name)
+        else:
+            assert fast == ref, name
+    assert len(day_files) >= 9 and len(fell_back) <= len(day_files) // 100, fell_back
 
 
 def test_enough_hostile_cases_were_tried() -> None:

@@ -5,6 +5,15 @@ is a group of day files (usually of one conversation); its result is one
 Arrow table plus an outcome per file. The loop per message only appends
 values; typing and validation happen once per batch, vectorised, in Arrow
 and then in SQL.
+
+Two ways to read a day file, with one result. The fast way decodes it with
+msgspec straight into typed structs of only the fields we keep (the rest of
+a message, blocks and attachments, is skipped unparsed), then takes each
+column with a list comprehension. The reference way (`append_messages`)
+parses with orjson into dicts. A file the fast way does not accept as it is
+(a value of another type, nesting too deep, a number orjson would read
+differently) is read again the reference way, so what is kept and what is
+skipped, and why, never depends on which way read it.
 """
 
 from __future__ import annotations
@@ -12,6 +21,9 @@ from __future__ import annotations
 import gc
 from dataclasses import dataclass
 
+from typing import Any
+
+import msgspec
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -143,6 +155,82 @@ def append_messages(msgs: object, cols: list[list[object]]) -> int:
     return n
 
 
+class _Edited(msgspec.Struct, gc=False):
+    ts: str | None = None
+
+
+class _Comment(msgspec.Struct, gc=False):
+    user: str | None = None
+
+
+class _Profile(msgspec.Struct, gc=False):
+    name: str | None = None
+    real_name: str | None = None
+    display_name: str | None = None
+
+
+class _Message(msgspec.Struct, gc=False):
+    """The fields of a Slack message that raw.slack_messages keeps; the rest is skipped."""
+
+    ts: str | None = None
+    type: str | None = None
+    subtype: str | None = None
+    user: str | None = None
+    bot_id: str | None = None
+    username: str | None = None
+    text: str | None = None
+    thread_ts: str | None = None
+    parent_user_id: str | None = None
+    reply_count: int | None = None
+    edited: _Edited | None = None
+    comment: _Comment | None = None
+    user_profile: _Profile | None = None
+    files: list[Any] | None = None
+    file: Any = msgspec.UNSET  # the legacy single file; null is a value here, absence is not
+    reactions: list[Any] | None = None
+
+
+_decode_day = msgspec.json.Decoder(list[_Message]).decode
+_dumps = orjson.dumps
+
+
+def _files_text(m: _Message) -> str | None:
+    f = m.files
+    if f is None and m.file is not msgspec.UNSET:
+        f = [m.file]
+    return None if f is None else _dumps(f).decode()
+
+
+def append_messages_fast(data: bytes, cols: list[list[object]]) -> int:
+    """Append the messages of one day file's bytes to `cols`, as `append_messages` would.
+
+    Raises (ValueError, TypeError or RecursionError) on anything it does not
+    take as it is; the caller then reads the file the reference way.
+    """
+    msgs = _decode_day(data)
+    (ts, typ, sub, user, bot, uname, text, thr, parent, rc, ets, cuser, pn, prn, pdn,
+     files, reacts) = (c.extend for c in cols)
+    ts([m.ts for m in msgs])
+    typ([m.type for m in msgs])
+    sub([m.subtype for m in msgs])
+    user([m.user for m in msgs])
+    bot([m.bot_id for m in msgs])
+    uname([m.username for m in msgs])
+    text([m.text for m in msgs])
+    thr([m.thread_ts for m in msgs])
+    parent([m.parent_user_id for m in msgs])
+    rc([m.reply_count for m in msgs])
+    ets([None if (e := m.edited) is None else e.ts for m in msgs])
+    cuser([None if (c := m.comment) is None else c.user for m in msgs])
+    profiles = [m.user_profile for m in msgs]
+    pn([None if p is None else p.name for p in profiles])
+    prn([None if p is None else p.real_name for p in profiles])
+    pdn([None if p is None else p.display_name for p in profiles])
+    files([_files_text(m) for m in msgs])
+    reacts([None if (r := m.reactions) is None else _dumps(r).decode() for m in msgs])
+    return len(msgs)
+
+
 def _columns_to_arrays(cols: list[list[object]], lo: int, hi: int) -> list[pa.Array]:
     return [
         pa.array(c[lo:hi], type=t) for c, (_, t) in zip(cols, MESSAGE_FIELDS, strict=True)
@@ -192,10 +280,13 @@ def _parse_day_batch(batch: DayBatch) -> tuple[pa.Table | None, list[FileOutcome
         lo = len(cols[0])
         try:
             data = read_member(batch.export_path, batch.kind, member)  # type: ignore[arg-type]
-            parsed = orjson.loads(data)
+            try:
+                n = append_messages_fast(data, cols)
+            except (ValueError, TypeError, RecursionError):
+                for c in cols:
+                    del c[lo:]
+                n = append_messages(orjson.loads(data), cols)  # the reference way, and its errors
             del data  # a day file can be large: hold its bytes no longer than its parse
-            n = append_messages(parsed, cols)
-            del parsed
         except (orjson.JSONDecodeError, ValueError, OSError, AttributeError) as e:
             for c in cols:
                 del c[lo:]
