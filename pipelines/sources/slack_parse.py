@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass
-
 from typing import Any
 
 import msgspec
