@@ -2,7 +2,7 @@
 
 Storage design (SPEC §6). DuckDB lets one process write a file, and a
 reader in another process blocks that writer (and the other way round).
-So nobody ever writes the published file in place:
+So the published file is not written in place:
 
 * a writer (ingest, build, the nightly run) takes ``<db>.lock`` (flock),
   copies the published file to ``.<db>.<pid>.tmp`` beside it, does all its
@@ -11,6 +11,12 @@ So nobody ever writes the published file in place:
 * a reader (dashboard, ``asyncpulse sql``) opens the published file
   read-only for one query batch and closes it. A reader that still has the
   old file open keeps reading the old inode; the next open sees the new one.
+
+One exception, for speed: recording that an export is unchanged (one
+``raw.loads`` row) is written in place when no other process has the file
+open (``connect_in_place``): copying a large database for one row would
+cost more than the rest of the run. DuckDB's lock refuses it while a reader
+has the file open, and then the copy is made as usual.
 
 A writer that fails at any step deletes its copy: the published database is
 exactly as it was. Files are written with DuckDB's v1.5.0 storage format so
@@ -35,6 +41,7 @@ from pipelines.models import PythonModel, python_models
 from pipelines.settings import get_settings
 
 STORAGE_VERSION = "v1.5.0"
+LOCK_WAIT_SECONDS = 10.0  # a reader waits this long for an in-place write to finish
 LAYERS = ("staging", "intermediate", "marts")
 # A model whose header says `-- materialized: view` is a view: cheaper than writing a
 # table when its readers each take a few columns of it (dbt's default for staging).
@@ -70,15 +77,21 @@ def connect_reader(path: Path, timeout_seconds: float = 60) -> duckdb.DuckDBPyCo
     """Open `path` read-only with no way out: no files, network or extensions."""
     if not Path(path).exists():
         raise FileNotFoundError(f"{path}: no database here yet (run `asyncpulse ingest` first)")
-    con = duckdb.connect(
-        str(path),
-        read_only=True,
-        config={
-            "enable_external_access": False,
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-        },
-    )
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "enable_external_access": False,
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+    }
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=True, config=config)
+            break
+        except duckdb.IOException as e:
+            # A writer is recording a row in place (connect_in_place): a fraction of a second.
+            if not _is_lock_conflict(e) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
     try:
         # global: cursors and later connections to this instance start in UTC too
         con.execute("set global TimeZone = 'UTC'")
@@ -123,26 +136,59 @@ def writer_lock(db: Path, wait_seconds: float = 600) -> Iterator[None]:
 def writable_copy(db: Path) -> Iterator[Path]:
     """Yield a private copy of `db` to write; publish it atomically if the block succeeds."""
     db = Path(db)
-    with writer_lock(db):
-        work = db.with_name(f".{db.name}.{os.getpid()}.tmp")
+    with writer_lock(db), private_copy(db) as work:
+        yield work
+
+
+@contextlib.contextmanager
+def private_copy(db: Path) -> Iterator[Path]:
+    """`writable_copy` for a caller that holds the writer lock already."""
+    work = db.with_name(f".{db.name}.{os.getpid()}.tmp")
+    _remove(work)
+    wal = db.with_name(db.name + ".wal")
+    if db.exists():
+        shutil.copyfile(db, work)
+        if wal.exists():  # left by someone who opened the file read-write by hand
+            shutil.copyfile(wal, work.with_name(work.name + ".wal"))
+    try:
+        yield work
+        if work.exists():
+            _checkpoint(work)
+            with open(work, "rb") as f:
+                os.fsync(f.fileno())
+            _remove(wal)
+            _restrict(work)
+            os.replace(work, db)
+            _fsync_dir(db.parent)
+    finally:
         _remove(work)
-        wal = db.with_name(db.name + ".wal")
-        if db.exists():
-            shutil.copyfile(db, work)
-            if wal.exists():  # left by someone who opened the file read-write by hand
-                shutil.copyfile(wal, work.with_name(work.name + ".wal"))
-        try:
-            yield work
-            if work.exists():
-                _checkpoint(work)
-                with open(work, "rb") as f:
-                    os.fsync(f.fileno())
-                _remove(wal)
-                _restrict(work)
-                os.replace(work, db)
-                _fsync_dir(db.parent)
-        finally:
-            _remove(work)
+
+
+def connect_in_place(db: Path) -> duckdb.DuckDBPyConnection | None:
+    """Open the published file itself for writing, or return None if anyone has it open.
+
+    For writes of a row or two (an unchanged export's `raw.loads` row), where
+    copying a large database would cost more than all the rest. Call it with
+    the writer lock held. DuckDB's own file lock refuses us while a reader in
+    another process (the dashboard) has the file open, and this process's
+    readers are seen too; then the caller takes the copy-and-swap path. A
+    reader that opens the file during the write waits for it
+    (`connect_reader`), and the write is one transaction: a failure leaves
+    the file as it was.
+    """
+    if not db.exists():
+        return None
+    try:
+        return connect_writer(db)
+    except (duckdb.IOException, duckdb.ConnectionException) as e:
+        if _is_lock_conflict(e):
+            return None
+        raise
+
+
+def _is_lock_conflict(e: duckdb.Error) -> bool:
+    text = str(e)
+    return "Could not set lock" in text or "different configuration" in text
 
 
 def _restrict(path: Path) -> None:

@@ -170,6 +170,66 @@ def test_the_dashboard_reader_does_not_block_a_writer_in_process(built: Path, tm
     assert messages_per_conversation(built) == NEWER
 
 
+# --- an unchanged export: one row, written in place unless someone reads --------------------------
+
+
+def _loads(database: Path) -> list[tuple[str, str]]:
+    df = query(database, "select source, status from raw.loads order by started_at")
+    return list(zip(df["source"].to_list(), df["status"].to_list(), strict=True))
+
+
+def test_an_unchanged_export_is_recorded_in_place_when_nobody_reads(tmp_path: Path) -> None:
+    database, export = tmp_path / "a.duckdb", make_workspace(tmp_path / "export")
+    load_and_build(database, export)
+    inode, mode = database.stat().st_ino, database.stat().st_mode & 0o777
+    report = jobs.ingest(database, "slack", export)
+    assert (report.status, report.files_read, report.rows_added) == ("unchanged", 0, 0)
+    assert database.stat().st_ino == inode  # no copy was made and swapped in
+    assert database.stat().st_mode & 0o777 == mode == 0o600
+    assert _loads(database) == [("slack", "ok"), ("slack", "unchanged")]
+    assert messages_per_conversation(database) == FACTS["per_conversation"]
+    assert leftovers(database) == [] and not database.with_name(database.name + ".wal").exists()
+
+
+def test_an_unchanged_export_with_a_reader_open_goes_through_a_copy(tmp_path: Path) -> None:
+    database, export = tmp_path / "a.duckdb", make_workspace(tmp_path / "export")
+    load_and_build(database, export)
+    inode = database.stat().st_ino
+    with reader_holding(database):  # the reader's snapshot never moves (checked on leaving)
+        report = jobs.ingest(database, "slack", export)
+    assert report.status == "unchanged"
+    assert database.stat().st_ino != inode  # DuckDB's lock refused the in-place write
+    assert _loads(database) == [("slack", "ok"), ("slack", "unchanged")]
+    assert leftovers(database) == []
+
+
+HOLD_WRITER = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("open", flush=True)
+time.sleep(1.0)
+con.close()
+"""
+
+
+def test_a_reader_waits_for_a_short_write_in_place(built: Path) -> None:
+    """While another process has the file open for writing, connect_reader waits, then reads."""
+    writer = subprocess.Popen([sys.executable, "-c", HOLD_WRITER, str(built)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "open"
+        started = time.monotonic()
+        con = dbmod.connect_reader(built)
+        waited = time.monotonic() - started
+        try:
+            assert con.execute("select count(*) from raw.slack_messages").fetchall() == [(FACTS["messages"],)]
+        finally:
+            con.close()
+        assert 0.2 < waited < dbmod.LOCK_WAIT_SECONDS
+    finally:
+        assert writer.wait(timeout=30) == 0
+
+
 # --- two writers ---------------------------------------------------------------------------------
 
 
