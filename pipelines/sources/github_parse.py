@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+import msgspec
 import orjson
 
 Row = dict[str, Any]
@@ -106,8 +107,29 @@ def iter_json_values(data: bytes) -> Iterator[Any]:
         return
 
 
+_split_array = msgspec.json.Decoder(list[msgspec.Raw]).decode
+
+
 def iter_records(data: bytes) -> Iterator[dict[str, Any]]:
-    """Yield the objects of a file of JSON arrays and/or objects; raise ValueError otherwise."""
+    """Yield the objects of a file of JSON arrays and/or objects; raise ValueError otherwise.
+
+    A file that is one array (gh's output, most REST dumps) is first split
+    into its elements' bytes, which are then parsed one at a time: memory
+    holds one record's objects, not the whole file's (a 50 MB file parses
+    to about ten times that in Python objects). Anything else, and any file
+    the split refuses, is read whole by `iter_json_values`.
+    """
+    try:
+        elements = _split_array(data[3:] if data.startswith(b"\xef\xbb\xbf") else data)
+    except (msgspec.DecodeError, RecursionError):
+        elements = None
+    if elements is not None:
+        for i, raw in enumerate(elements):
+            item = orjson.loads(memoryview(raw))
+            if not isinstance(item, dict):
+                raise ValueError(f"element {i} is not a JSON object")
+            yield item
+        return
     for value in iter_json_values(data):
         items = value if isinstance(value, list) else [value]
         for i, item in enumerate(items):
