@@ -2,7 +2,9 @@
 -- (a parent with replies), and each event of a pull request (opened, reviews, review
 -- comments, conversation comments). One engine (int_handoffs) computes turns, handoffs
 -- and bounces for both.
-with messages as (
+-- not materialized: `threads` reads three narrow columns of the view, so a wide copy of a
+-- million messages (their text included) would be written only to be read once
+with messages as not materialized (
     select * from staging.stg_slack__messages
 ),
 

@@ -9,29 +9,37 @@ identities as (
     select source_id, person_id from intermediate.int_identities__matched where source = 'slack'
 ),
 
-messages as (
+-- not materialized: each branch below reads only its own conversation types from the view
+messages as not materialized (
     select * from staging.stg_slack__messages where is_human
 ),
 
 channel_parents as (
-    select message_id
+    select *
     from messages
     where conversation_type in ('public', 'private') and is_thread_parent and not is_reply
 ),
 
 direct as (
-    select message_id, is_reply,
-           lag(sent_at) over (partition by conversation_id order by sent_at, ts) as previous_at,
-           sent_at
+    select *,
+           lag(sent_at) over (partition by conversation_id order by sent_at, ts) as previous_at
     from messages
     where conversation_type in ('dm', 'mpim')
 ),
 
 direct_openers as (
-    select message_id
-    from direct cross join settings s
-    where not is_reply
-      and (previous_at is null or epoch(sent_at - previous_at) >= s.opener_silence_minutes * 60)
+    select d.* exclude (previous_at)
+    from direct d cross join settings s
+    where not d.is_reply
+      and (d.previous_at is null or epoch(d.sent_at - d.previous_at) >= s.opener_silence_minutes * 60)
+),
+
+-- the two branches are disjoint (channels, direct messages) and a message is one row
+-- (conversation_id, ts), so their union is every opener once
+openers as (
+    select * from channel_parents
+    union all
+    select * from direct_openers
 ),
 
 final as (
@@ -40,10 +48,8 @@ final as (
            m.sent_at, m.text, m.has_files, m.thread_id,
            m.redacted_low_context, m.redacted_has_what, m.redacted_has_why, m.redacted_has_ask,
            m.redacted_has_expectation
-    from messages m
+    from openers m
     left join identities i on i.source_id = m.author_id
-    where m.message_id in (select message_id from channel_parents)
-       or m.message_id in (select message_id from direct_openers)
 )
 
 select * from final

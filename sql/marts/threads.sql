@@ -3,7 +3,8 @@ with settings as (
     select * from staging.build_settings
 ),
 
-events as (
+-- not materialized: both are cheap to re-read from the events table, dear to copy with their text
+events as not materialized (
     select * from intermediate.int_conversation_events
 ),
 
@@ -20,7 +21,7 @@ openings as (
     qualify row_number() over (partition by thread_id order by event_at, event_id) = 1
 ),
 
-human as (
+human as not materialized (
     select e.*, o.opener, o.opened_at
     from events e join openings o using (thread_id)
     where e.is_human
