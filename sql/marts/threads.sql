@@ -53,7 +53,10 @@ handoffs as (
     select thread_id,
            count(*)                                          as handoffs,
            count(*) filter (is_bounce)                       as bounces,
-           coalesce(sum(wait_hours) filter (is_bounce), 0)   as bounce_wait_hours
+           -- summed as whole microseconds: a sum of doubles depends on the order rows arrive in,
+           -- and the same data must give the same figure on every build
+           coalesce(sum(round(wait_hours * 3600e6)::bigint) filter (is_bounce) / 3600e6, 0)
+                                                             as bounce_wait_hours
     from intermediate.int_handoffs
     group by thread_id
 ),
