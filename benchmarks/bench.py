@@ -550,8 +550,11 @@ def _checks(result: SizeResult) -> None:
     add("build / ingest (slack + github)", div(_seconds(build), ingest), TARGET_BUILD_VS_INGEST)
     add("naive / (ingest + build): times faster", div(_seconds(naive), total),
         TARGET_NAIVE_SPEEDUP, at_least=True, fmt="{:.2f}×")
-    add("re-run on unchanged exports / first ingest (slack + github)", div(again, ingest),
+    # The first run of an export is ingest + build; a re-run of unchanged exports is both
+    # ingests recognising them (nothing is parsed, and there is nothing to rebuild: SPEC §6).
+    add("re-run on unchanged exports / first run (ingest + build)", div(again, total),
         TARGET_RERUN)
+    add("re-run on unchanged exports / first ingest (slack + github)", div(again, ingest), None)
     add("re-run ingest slack / first ingest slack", div(again_slack, slack), None)
     limit = rss_target(result.messages)
     for label in (INGEST_SLACK, INGEST_GITHUB, BUILD, AGAIN_SLACK, AGAIN_GITHUB):
