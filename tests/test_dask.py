@@ -1,4 +1,4 @@
-"""Parsing on a Dask cluster gives exactly the rows the local path gives (ASYNCPULSE_TASK_RUNNER=dask)."""
+"""Parsing on worker processes (a local pool, or a Dask cluster) gives exactly the rows parsing in one process gives."""
 
 from __future__ import annotations
 
@@ -78,3 +78,32 @@ def test_slack_ingest_on_dask_gives_the_same_raw_rows(
         with Client(cluster, set_as_default=False) as client:
             prefixes = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
         assert "parse_day_batch" in prefixes
+
+
+def test_slack_ingest_on_local_worker_processes_gives_the_same_raw_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process pool (used from 96 MB on) gives the rows parsing in this process gives."""
+    import concurrent.futures
+
+    from pipelines import parallel
+    from pipelines.sources import slack
+
+    export = make_workspace(tmp_path / "export")
+    one, pool = tmp_path / "one.duckdb", tmp_path / "pool.duckdb"
+    ingest(one, export, monkeypatch, ASYNCPULSE_WORKERS="1")
+    pools: list[int] = []
+
+    class CountedPool(concurrent.futures.ProcessPoolExecutor):
+        def __init__(self, max_workers: int, **kw: Any) -> None:
+            pools.append(max_workers)
+            super().__init__(max_workers, **kw)
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", CountedPool)
+    monkeypatch.setattr(slack, "PARALLEL_MIN_BYTES", 0)
+    ingest(pool, export, monkeypatch, ASYNCPULSE_WORKERS="2")
+    assert pools == [2]  # the batches really went to two worker processes
+    want, got = raw_tables(one), raw_tables(pool)
+    assert list(got) == list(want) and len(got["slack_messages"]) > 0
+    for name in want:
+        assert_frame_equal(got[name], want[name])
