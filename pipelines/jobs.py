@@ -13,11 +13,12 @@ from pathlib import Path
 import duckdb
 
 from pipelines import db
+from pipelines.exports import Export
 from pipelines.loads import LoadReport
 from pipelines.people import load_people
 from pipelines.progress import Progress, stderr_progress
 
-Loader = Callable[[duckdb.DuckDBPyConnection, Path, Progress | None], LoadReport]
+Loader = Callable[[duckdb.DuckDBPyConnection, Path, Progress | None, Export | None], LoadReport]
 
 
 def _loader(source: str) -> Loader:
@@ -32,15 +33,18 @@ def _loader(source: str) -> Loader:
     raise ValueError(f"unknown source {source!r}: expected 'slack' or 'github'")
 
 
-def ingest_into(work: Path, source: str, path: Path) -> LoadReport:
-    """Load one export into the database at `work`, all or nothing (one transaction)."""
+def ingest_into(work: Path, source: str, path: Path, export: Export | None = None) -> LoadReport:
+    """Load one export into the database at `work`, all or nothing (one transaction).
+
+    `export` is `path` opened already, when the caller listed it (`ingest`).
+    """
     loader = _loader(source)
     con = db.connect_writer(work)
     try:
         db.ensure_raw(con)
         con.begin()
         try:
-            report = loader(con, Path(path), stderr_progress(f"parsing {source} export"))
+            report = loader(con, Path(path), stderr_progress(f"parsing {source} export"), export)
             if report.status != "unchanged":
                 from pipelines.forget import apply_forgotten
 
@@ -80,42 +84,42 @@ def ingest(database: Path, source: str, path: Path) -> LoadReport:
     """Load one export into `database`, atomically."""
     database = Path(database)
     with db.writer_lock(database):
-        report = _record_if_unchanged(database, source, Path(path))
+        report, export = _record_if_unchanged(database, source, Path(path))
         if report is not None:
             return report
         with db.private_copy(database) as work:
-            return ingest_into(work, source, path)
+            return ingest_into(work, source, path, export)
 
 
-def _record_if_unchanged(database: Path, source: str, path: Path) -> LoadReport | None:
+def _record_if_unchanged(
+    database: Path, source: str, path: Path
+) -> tuple[LoadReport | None, Export | None]:
     """Record an unchanged export's `raw.loads` row in place, without copying the database.
 
-    Returns None (the caller loads through a private copy) when the export
-    is new or changed, or when someone has the database open. The nightly
-    re-run of an unchanged export then costs its fingerprint and one row,
-    not a copy of the whole file.
+    Returns (None, the export if it was opened) when the export is new or
+    changed, or when someone has the database open: the caller then loads
+    through a private copy, reusing the listing. The re-run of an unchanged
+    export costs its fingerprint and one row, not a copy of the whole file.
     """
-    from pipelines.loads import find_unchanged, record_load
-    from pipelines.sources.picking import export_fingerprint
+    from pipelines.loads import find_unchanged, loaded_before, record_load
+    from pipelines.sources.picking import fingerprint_of, open_source_export
 
     con = db.connect_in_place(database)
     if con is None:
-        return None
+        return None, None
     try:
-        (known,) = db.fetch_row(
-            con, "select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = 'loads'")
-        if not known or not db.fetch_row(
-            con, "select count(*) from raw.loads where source = ?", [source])[0]:
-            return None  # a first load of this source: no fingerprint to compare
+        if not loaded_before(con, source):
+            return None, None  # a first load of this source: nothing to compare with
+        export = open_source_export(source, path)
         report = LoadReport(source, str(path))
-        report.fingerprint = export_fingerprint(source, path)
+        report.fingerprint = fingerprint_of(source, export)
         if not find_unchanged(con, source, report.fingerprint):
-            return None
+            return None, export
         report.status = "unchanged"
         con.begin()
         record_load(con, report)
         con.commit()
-        return report
+        return report, export
     finally:
         con.close()
 

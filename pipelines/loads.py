@@ -51,8 +51,24 @@ class LoadReport:
         )
 
 
+def _has_loads(con: duckdb.DuckDBPyConnection) -> bool:
+    (tables,) = fetch_row(
+        con, "select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = 'loads'"
+    )
+    return bool(tables)
+
+
+def loaded_before(con: duckdb.DuckDBPyConnection, source: str) -> bool:
+    """Say whether any export of `source` was loaded into this database."""
+    return _has_loads(con) and bool(
+        fetch_row(con, "select count(*) from raw.loads where source = ?", [source])[0]
+    )
+
+
 def find_unchanged(con: duckdb.DuckDBPyConnection, source: str, fingerprint: str) -> bool:
-    """Say whether an export with this fingerprint was already loaded."""
+    """Say whether an export with this fingerprint was already loaded (False with no raw.loads)."""
+    if not _has_loads(con):
+        return False
     (n,) = fetch_row(
         con,
         "select count(*) from raw.loads where source = ? and fingerprint = ? "

@@ -203,6 +203,28 @@ def test_an_unchanged_export_with_a_reader_open_goes_through_a_copy(tmp_path: Pa
     assert leftovers(database) == []
 
 
+def test_a_changed_export_is_listed_once_for_the_check_and_the_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipelines.exports as exports
+
+    database = tmp_path / "a.duckdb"
+    load_and_build(database, make_workspace(tmp_path / "export"))
+    listed: list[Path] = []
+    real = exports._open_dir
+
+    def counted(root: Path, max_file: int) -> exports.Export:
+        listed.append(root)
+        return real(root, max_file)
+
+    monkeypatch.setattr(exports, "_open_dir", counted)
+    newer = make_newer_workspace(tmp_path / "newer")
+    report = jobs.ingest(database, "slack", newer)
+    assert (report.status, report.rows_added) == ("ok", 2)
+    assert listed == [newer]  # the unchanged check's listing is the load's listing
+    assert messages_per_conversation(database) == NEWER
+
+
 HOLD_WRITER = """
 import sys, time, duckdb
 con = duckdb.connect(sys.argv[1])

@@ -253,14 +253,17 @@ def _why(e: Exception) -> str:
 
 
 def load_github(
-    con: duckdb.DuckDBPyConnection, path: Path, progress: Progress | None = None
+    con: duckdb.DuckDBPyConnection, path: Path, progress: Progress | None = None,
+    export: Export | None = None,
 ) -> LoadReport:
     """Load a GitHub export into raw.*; idempotent and incremental. Return the report.
+
+    `export` is `path` opened already (`picking.open_source_export`), to list a folder once.
 
     Raises ExportError when the export cannot be read at all (nothing written).
     """
     report = LoadReport(SOURCE, str(path))
-    export = open_github_export(Path(path))
+    export = export or open_github_export(Path(path))
     report.fingerprint = export.fingerprint()
     if find_unchanged(con, SOURCE, report.fingerprint):
         report.status = "unchanged"

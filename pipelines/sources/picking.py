@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pipelines.exports import open_export
+from pipelines.exports import Export, open_export
 from pipelines.settings import get_settings
 
 SLACK_MARKERS = ("users.json", "channels.json", "groups.json", "dms.json", "mpims.json")
@@ -64,23 +64,34 @@ def pick_export(source: str, path: Path) -> Path:
     return candidates[-1][2] if candidates else path
 
 
-def export_fingerprint(source: str, path: Path) -> str:
-    """Return the fingerprint the loader of `source` records in `raw.loads` for `path`.
+def open_source_export(source: str, path: Path) -> Export:
+    """Open `path` as the loader of `source` does (a single gh JSON file is an export for GitHub)."""
+    if source == "slack":
+        return open_export(Path(path))
+    if source == "github":
+        from pipelines.sources.github import open_github_export
 
-    The same digest as the loaders compute (every member's name, size and
-    signature; for Slack also the channel and date settings, which change
-    what a load takes), so the Prefect task cache and the database's own
-    "unchanged" check recognise the same exports.
+        return open_github_export(Path(path))
+    raise ValueError(f"unknown source {source!r}: expected 'slack' or 'github'")
+
+
+def fingerprint_of(source: str, export: Export) -> str:
+    """Return the fingerprint the loader of `source` records in `raw.loads` for `export`.
+
+    Every member's name, size and signature; for Slack also the channel and
+    date settings, which change what a load takes. The loaders, the Prefect
+    task cache and the database's "unchanged" check all use this one digest.
     """
     if source == "slack":
         from pipelines.sources.slack import settings_key
 
-        return open_export(Path(path)).fingerprint(settings_key(get_settings()))
-    if source == "github":
-        from pipelines.sources.github import open_github_export
+        return export.fingerprint(settings_key(get_settings()))
+    return export.fingerprint()
 
-        return open_github_export(Path(path)).fingerprint()
-    raise ValueError(f"unknown source {source!r}: expected 'slack' or 'github'")
+
+def export_fingerprint(source: str, path: Path) -> str:
+    """Return the fingerprint the loader of `source` records in `raw.loads` for `path`."""
+    return fingerprint_of(source, open_source_export(source, path))
 
 
 def already_loaded(database: Path, source: str, fingerprint: str) -> bool:
@@ -92,9 +103,6 @@ def already_loaded(database: Path, source: str, fingerprint: str) -> bool:
         return False
     con = db.connect_writer(Path(database))
     try:
-        known = con.execute(
-            "select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = 'loads'"
-        ).fetchall()[0][0]
-        return bool(known) and find_unchanged(con, source, fingerprint)
+        return find_unchanged(con, source, fingerprint)
     finally:
         con.close()

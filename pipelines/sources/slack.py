@@ -261,15 +261,18 @@ def settings_key(s: Settings) -> str:
 
 
 def load_slack(
-    con: duckdb.DuckDBPyConnection, path: Path, progress: Progress | None = None
+    con: duckdb.DuckDBPyConnection, path: Path, progress: Progress | None = None,
+    export: Export | None = None,
 ) -> LoadReport:
     """Load a Slack export into raw.*; idempotent and incremental. Return the report.
+
+    `export` is `path` opened already (`picking.open_source_export`), to list a folder once.
 
     Raises ExportError when the export cannot be read at all (nothing written).
     """
     s = get_settings()
     report = LoadReport(SOURCE, str(path))
-    export = open_export(path)
+    export = export or open_export(path)
     report.fingerprint = export.fingerprint(settings_key(s))
     if find_unchanged(con, SOURCE, report.fingerprint):
         report.status = "unchanged"
