@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from pipelines.db import fetch_row
-from pipelines.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE  # noqa: F401 (re-exported)
+from pipelines.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL
 
 if TYPE_CHECKING:  # pyarrow loads when rows are written, not to find an export unchanged
     import pyarrow as pa
