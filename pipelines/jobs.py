@@ -59,23 +59,31 @@ def ingest_into(work: Path, source: str, path: Path, export: Export | None = Non
 
 
 def build_into(work: Path, people: Path | None = None) -> dict[str, int]:
-    """Store `people` if given, then rebuild staging, intermediate and marts at `work`."""
+    """Store `people` if given, then rebuild staging, intermediate and marts at `work`.
+
+    `work` is a private copy (`db.private_copy`): it is published only if this
+    returns, so the build itself runs outside a transaction, each model
+    committed as it is made. One transaction over the whole build cost 0.7 s
+    more at a million messages (its commit and the checkpoint after it), for
+    an atomicity the copy already gives. A build run again after a failure
+    starts by dropping every derived layer. The people file is still stored
+    in one transaction, so a failure there leaves the copy's people as they were.
+    """
     con = db.connect_writer(work)
     try:
         db.ensure_raw(con)
-        con.begin()
-        try:
-            if people is not None:
+        if people is not None:
+            con.begin()
+            try:
                 load_people(con, Path(people))
                 from pipelines.forget import apply_forgotten
 
                 apply_forgotten(con)
-            counts = db.build(con)
-        except BaseException:
-            con.rollback()
-            raise
-        con.commit()
-        return counts
+            except BaseException:
+                con.rollback()
+                raise
+            con.commit()
+        return db.build(con)
     finally:
         con.close()
 
