@@ -327,6 +327,10 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
                 else:
                     _build_python(con, python[name])
             except duckdb.Error as e:
-                raise BuildError(f"build failed in {where}: {str(e).splitlines()[0]}") from e
+                hint = ""
+                if isinstance(e, duckdb.OutOfMemoryException):
+                    hint = (f" (memory_limit is {get_settings().memory_limit}: raise it, "
+                            "e.g. ASYNCPULSE_MEMORY_LIMIT=4GB)")
+                raise BuildError(f"build failed in {where}: {str(e).splitlines()[0]}{hint}") from e
             counts[name] = int(fetch_row(con, f"select count(*) from {name}")[0])  # type: ignore[call-overload]
     return counts

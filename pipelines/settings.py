@@ -78,7 +78,9 @@ class Settings(BaseSettings):
     dask_address: str | None = Field(
         default=None, description="Dask scheduler (tcp://host:8786); none = a local cluster."
     )
-    memory_limit: str = Field(default="384MB", description="DuckDB memory limit while writing.")
+    # 1 GB: at five million messages the build's windows and thread lists need more than
+    # 384 MB (they spilled to disk, then ran out), and peak RSS stays within 1.3 GB.
+    memory_limit: str = Field(default="1GB", description="DuckDB memory limit while writing.")
     max_file_bytes: int = Field(default=256 << 20, description="A larger export member is refused.")
     max_export_bytes: int = Field(default=32 << 30, description="Uncompressed ZIP size limit.")
     max_zip_ratio: int = Field(default=200, description="Uncompressed/compressed limit per ZIP entry.")

@@ -324,11 +324,14 @@ def _fail_messages_merge(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(slack, "resolve_message_keys", resolve_message_keys)
 
 
-def _fail_after_staging(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _fail_after_staging(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    sql: str = "select * from staging.stg_slack__messages join no_such_table using (ts)",
+) -> None:
     """Add a broken model to the intermediate layer, so the build fails after staging was built."""
     broken = tmp_path / "models" / "intermediate" / "int_broken__failed.sql"
     broken.parent.mkdir(parents=True)
-    broken.write_text("select * from staging.stg_slack__messages join no_such_table using (ts)")
+    broken.write_text(sql)
     real = dbmod.sql_files
     monkeypatch.setattr(
         dbmod, "sql_files",
@@ -381,6 +384,26 @@ def test_a_failed_build_through_the_cli_keeps_the_old_marts(
     # (staging's message view reads raw, so it shows the new ingest by design)
     for m, frame in marts_before.items():
         assert_frame_equal(query(built, f"select * from marts.{m} order by all"), frame)
+    assert leftovers(built) == []
+
+
+def test_a_build_out_of_memory_says_which_setting_to_raise(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A model that needs more than memory_limit fails in one line naming the setting and its value."""
+    from pipelines.settings import get_settings
+
+    before = digest(built)
+    monkeypatch.setenv("ASYNCPULSE_MEMORY_LIMIT", "64MB")
+    get_settings.cache_clear()
+    # a list aggregate cannot spill to disk: 30 million integers need ~240 MB of it
+    _fail_after_staging(monkeypatch, tmp_path, "select list(range) as l from range(30000000)")
+    assert main(["build", "--db", str(built)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("asyncpulse: build failed in int_broken__failed.sql: Out of Memory Error")
+    assert err[0].endswith("(memory_limit is 64MB: raise it, e.g. ASYNCPULSE_MEMORY_LIMIT=4GB)")
+    assert digest(built) == before
     assert leftovers(built) == []
 
 

@@ -14,35 +14,26 @@ events as (
     where is_human
 ),
 
+-- A turn ends exactly where the next event is someone else's, so a handoff is an event
+-- whose previous event (in the thread's order) is by another person: A's last event is
+-- that previous one (t_a), B's first is this one (t_b). One window finds them all,
+-- without numbering and grouping turns first.
 marked as (
-    select *,
-           lag(person_id) over (partition by thread_id order by event_at, event_id) as previous_person
+    select thread_id, event_id, person_id, event_at,
+           lag(person_id) over w as previous_person,
+           lag(event_at) over w  as previous_at,
+           row_number() over w   as position
     from events
-),
-
-numbered as (
-    select *,
-           sum(case when previous_person is distinct from person_id then 1 else 0 end)
-               over (partition by thread_id order by event_at, event_id rows unbounded preceding) as turn_no
-    from marked
-),
-
-turns as (
-    select thread_id, turn_no, any_value(person_id) as person_id,
-           min(event_at) as first_at, max(event_at) as last_at, count(*) as events
-    from numbered
-    group by thread_id, turn_no
+    window w as (partition by thread_id order by event_at, event_id)
 ),
 
 pairs as (
-    select thread_id,
-           turn_no,
-           person_id as person_a,
-           last_at   as t_a,
-           lead(person_id) over w as person_b,
-           lead(first_at) over w  as t_b
-    from turns
-    window w as (partition by thread_id order by turn_no)
+    select thread_id, previous_person as person_a, previous_at as t_a,
+           person_id as person_b, event_at as t_b,
+           -- the k-th change of person in a thread follows turn k
+           row_number() over (partition by thread_id order by event_at, event_id) as turn_no
+    from marked
+    where position > 1 and previous_person is distinct from person_id
 ),
 
 people as (
@@ -58,7 +49,7 @@ final as (
         h.person_b,
         h.t_a,
         h.t_b,
-        epoch(h.t_b - h.t_a) / 3600.0                                 as wait_hours,
+        seconds_between(h.t_a, h.t_b) / 3600.0                        as wait_hours,
         least(h.person_a, h.person_b) || ' ↔ ' || greatest(h.person_a, h.person_b) as pair,
         a.tz                                                          as tz_a,
         b.tz                                                          as tz_b,

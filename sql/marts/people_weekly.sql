@@ -19,43 +19,47 @@ people as (
 
 messages as (
     select
-        m.message_id,
+        m.conversation_id,
+        m.ts,
+        m.author_id,
         -- replies follow their thread; top-level messages follow their conversation
-        case when m.is_reply then m.thread_id else m.conversation_id end as stream,
-        coalesce(i.person_id, 'slack:' || m.author_id) as person_id,
+        case when m.is_reply then m.thread_ts end as stream_thread,
         m.sent_at,
-        date_trunc('week', m.sent_at)::date as week,
+        date_trunc('week', m.sent_at::timestamp)::date as week,  -- UTC; a plain timestamp skips ICU
         coalesce(m.redacted_has_broadcast,
                  regexp_matches(coalesce(m.text, ''), broadcast_pattern())) as is_broadcast
     from staging.stg_slack__messages m
-    left join identities i on i.source_id = m.author_id
     where m.is_human
 ),
 
--- The windows below sort by person and by stream: numbered, those sorts compare integers
--- rather than text ids (each window about twice as fast at a million messages).
-person_numbers as (
-    select person_id, row_number() over () as person_no from (select distinct person_id from messages)
+-- Each author is one person, looked up once per author rather than once per message. The
+-- windows below sort by person: numbered, those sorts compare integers, not text ids.
+authors as (
+    select a.author_id, coalesce(i.person_id, 'slack:' || a.author_id) as person_id
+    from (select distinct author_id from messages) a
+    left join identities i on i.source_id = a.author_id
 ),
 
-stream_numbers as (
-    select stream, row_number() over () as stream_no from (select distinct stream from messages)
+person_numbers as (
+    select person_id, row_number() over () as person_no from (select distinct person_id from authors)
 ),
 
 located as (
-    select m.message_id, m.sent_at, m.week, m.is_broadcast, n.person_no, s.stream_no,
+    select m.conversation_id, m.stream_thread, m.ts, m.sent_at, m.week, m.is_broadcast,
+           n.person_no,
            timezone(p.tz, m.sent_at) as local_at,
            p.work_start_s, p.work_end_s, p.workdays_mask
     from messages m
+    join authors a using (author_id)
     join person_numbers n using (person_id)
-    join stream_numbers s using (stream)
     left join people p using (person_id)
 ),
 
 sequenced as (
     select *,
-           lag(person_no) over (partition by stream_no order by sent_at, message_id) as previous_person_no,
-           lag(sent_at) over (partition by stream_no order by sent_at, message_id)   as previous_at,
+           -- a stream is one conversation's top level, or one thread (ts breaks a tie in sent_at)
+           lag(person_no) over (partition by conversation_id, stream_thread order by sent_at, ts) as previous_person_no,
+           lag(sent_at) over (partition by conversation_id, stream_thread order by sent_at, ts)   as previous_at,
            -- no tie-break needed: one person's messages sent at the same instant share every
            -- figure below, so whichever comes first the counts are the same
            lag(sent_at) over (partition by person_no order by sent_at)               as own_previous_at,
@@ -64,15 +68,15 @@ sequenced as (
 ),
 
 flagged as (
-    select s.*,
+    select s.person_no, s.week, s.is_broadcast, s.local_at, s.workdays_mask,
            is_working(s.local_at, s.work_start_s, s.work_end_s, s.workdays_mask)   as in_hours,
            ((s.workdays_mask >> (isodow(s.local_at) - 1)) & 1) = 1                   as on_workday,
            s.previous_person_no is not null and s.previous_person_no <> s.person_no as is_reply_to_other,
-           epoch(s.sent_at - s.previous_at) <= st.fast_reply_minutes * 60           as is_fast,
+           seconds_between(s.previous_at, s.sent_at) <= st.fast_reply_minutes * 60 as is_fast,
            -- a new burst when the person's previous message is checkin_gap_minutes or more before
            -- (or on another local day)
            s.own_previous_at is null
-             or epoch(s.sent_at - s.own_previous_at) >= st.checkin_gap_minutes * 60
+             or seconds_between(s.own_previous_at, s.sent_at) >= st.checkin_gap_minutes * 60
              or s.own_previous_local_at::date <> s.local_at::date                    as starts_burst
     from sequenced s
     cross join settings st

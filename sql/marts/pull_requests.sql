@@ -84,7 +84,7 @@ final as (
         s.quality,
         s.has_body, s.has_why, s.has_link, s.has_testing, s.has_risk, s.has_focus, s.has_visuals,
         s.visuals_needed,
-        epoch(f.reviewed_at - coalesce(p.ready_at, p.created_at)) / 3600.0 as time_to_first_review_hours,
+        seconds_between(coalesce(p.ready_at, p.created_at), f.reviewed_at) / 3600.0 as time_to_first_review_hours,
         (work_seconds(timezone(rp.tz, f.reviewed_at), rp.work_start_s, rp.work_end_s, rp.workdays_mask)
          - work_seconds(timezone(rp.tz, coalesce(p.ready_at, p.created_at)), rp.work_start_s,
                         rp.work_end_s, rp.workdays_mask)) / 3600.0 as time_to_first_review_work_hours,
@@ -102,7 +102,7 @@ final as (
         s.missing,
         case when s.quality < 40 then '0-39' when s.quality < 70 then '40-69' else '70-100' end
                                                                     as quality_band,
-        epoch(p.merged_at - coalesce(p.ready_at, p.created_at)) / 3600.0 as time_to_merge_hours,
+        seconds_between(coalesce(p.ready_at, p.created_at), p.merged_at) / 3600.0 as time_to_merge_hours,
         f.reviewer                                                  as first_reviewer_person_id
     from prs p
     join scored s using (pr_id)

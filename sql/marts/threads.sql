@@ -76,8 +76,8 @@ final as (
         o.opened_at                                                   as started_at,
         coalesce(t.messages, 0)                                       as messages,
         coalesce(t.participants, 0)                                   as participants,
-        greatest(epoch(coalesce(t.last_at, o.opened_at) - o.opened_at), 0) / 3600.0 as span_hours,
-        epoch(r.replied_at - o.opened_at) / 3600.0                    as first_reply_hours,
+        greatest(seconds_between(o.opened_at, coalesce(t.last_at, o.opened_at)), 0) / 3600.0 as span_hours,
+        seconds_between(o.opened_at, r.replied_at) / 3600.0              as first_reply_hours,
         (work_seconds(timezone(p.tz, r.replied_at), p.work_start_s, p.work_end_s, p.workdays_mask)
          - work_seconds(timezone(p.tz, o.opened_at), p.work_start_s, p.work_end_s, p.workdays_mask))
             / 3600.0                                                  as first_reply_work_hours,
