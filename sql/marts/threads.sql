@@ -38,14 +38,21 @@ per_thread as (
     select
         thread_id,
         count(*)                         as messages,
-        count(distinct person_id)        as participants,
-        list(distinct person_id order by person_id) as participant_ids,
         max(event_at)                    as last_at,
         bool_or(coalesce(redacted_has_decision,
                          regexp_matches(lower(coalesce(text, '')), decision_pattern())
                          or regexp_matches(coalesce(reactions, ''), check_mark_pattern())))
                                          as has_outcome
     from human
+    group by thread_id
+),
+
+-- who took part: the distinct (thread, person) pairs first, then one plain aggregate over
+-- them (a distinct count and a distinct list per thread hold a set per group in memory)
+participation as (
+    select thread_id, count(person_id) as participants,
+           list(person_id order by person_id) as participant_ids
+    from (select distinct thread_id, person_id from events where is_human)
     group by thread_id
 ),
 
@@ -75,7 +82,7 @@ final as (
         o.conversation_type,
         o.opened_at                                                   as started_at,
         coalesce(t.messages, 0)                                       as messages,
-        coalesce(t.participants, 0)                                   as participants,
+        coalesce(w.participants, 0)                                   as participants,
         greatest(seconds_between(o.opened_at, coalesce(t.last_at, o.opened_at)), 0) / 3600.0 as span_hours,
         seconds_between(o.opened_at, r.replied_at) / 3600.0              as first_reply_hours,
         (work_seconds(timezone(p.tz, r.replied_at), p.work_start_s, p.work_end_s, p.workdays_mask)
@@ -93,11 +100,12 @@ final as (
              then rtrim(s.slack_workspace_url, '/') || '/archives/' || o.conversation_id
                   || '/p' || replace(o.source_ts, '.', '') end        as url,
         o.opener                                                      as opener_person_id,
-        coalesce(t.participant_ids, [])                               as participant_ids,
+        coalesce(w.participant_ids, [])                               as participant_ids,
         coalesce(c.conversation_name, o.conversation_id)              as conversation_name,
         r.replier                                                     as first_replier_person_id
     from openings o
     left join per_thread t using (thread_id)
+    left join participation w using (thread_id)
     left join first_replies r using (thread_id)
     left join people p on p.person_id = r.replier
     left join handoffs h using (thread_id)
