@@ -102,7 +102,7 @@ def record_files(
     con: duckdb.DuckDBPyConnection, source: str, r: LoadReport, files: list[tuple[str, int, str, int]]
 ) -> None:
     """Add (member, bytes, signature, rows) of cleanly parsed files to the ledger."""
-    import pyarrow as pa
+    from pipelines.arrow import pa
 
     if not files:
         return
@@ -159,6 +159,6 @@ def merge_keyed(
 
 def as_arrow(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     """Build an Arrow table of `schema` from row dicts (metadata files are small)."""
-    import pyarrow as pa
+    from pipelines.arrow import pa
 
     return pa.Table.from_pylist(rows, schema=schema)

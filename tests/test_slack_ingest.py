@@ -301,3 +301,26 @@ def test_settings_filter_channels_and_since(
     load(db_path, export.root)
     per = query(db_path, "select conversation_id, count(*) from raw.slack_messages group by 1 order by 1")
     assert per.rows() == [("C1", 6), ("DABCDEF123", 1), ("G1", 1), ("mpdm-x--y-1", 1), ("old-channel", 1)]
+
+
+PANDAS_PROBE = """
+import sys
+from pipelines.sources.slack_parse import append_messages_fast, MESSAGE_FIELDS, _columns_to_arrays
+cols = [[] for _ in MESSAGE_FIELDS]
+n = append_messages_fast(b'[{"ts": "1700000000.000100", "user": "U1", "text": "hi"}]', cols)
+arrays = _columns_to_arrays(cols, 0, n)
+print("pandas" in sys.modules, arrays[0].to_pylist())
+import pandas as pd
+from pipelines.arrow import pa
+print(pa.Table.from_pandas(pd.DataFrame({"a": [1, 2]})).column("a").to_pylist())
+"""
+
+
+def test_the_parse_converts_to_arrow_without_importing_pandas() -> None:
+    """pyarrow's probe for pandas (0.25 s a process) is skipped; pandas still works when wanted."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", PANDAS_PROBE], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parent.parent).stdout.splitlines()
+    assert out == ["False ['1700000000.000100']", "[1, 2]"]

@@ -338,8 +338,7 @@ def _earlier_pull_repos(con: duckdb.DuckDBPyConnection, members: list[str]) -> d
 def write_rows(con: duckdb.DuckDBPyConnection, parsed: gp.Parsed, report: LoadReport) -> tuple[int, int]:
     """Merge parsed rows into the raw tables; return (rows added, rows replaced)."""
     # Here, not at import: an unchanged export is recognised without loading pyarrow.
-    import pyarrow as pa
-
+    from pipelines.arrow import pa
     from pipelines.sources.github_schemas import EVENT_SCHEMA, FILES_SCHEMA, PR_SCHEMA, USER_SCHEMA
 
     stamp = "?::varchar as _load_id, ?::timestamptz as _loaded_at"

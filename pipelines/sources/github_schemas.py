@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
+from pipelines.arrow import pa
 
 PR_SCHEMA = pa.schema([
     ("repo", pa.string()), ("number", pa.int64()), ("layout", pa.string()),

@@ -325,8 +325,7 @@ def _load_metadata(
     report: LoadReport,
 ) -> tuple[int, int]:
     """Merge users and conversations; a guessed conversation never overwrites a listed one."""
-    import pyarrow as pa
-
+    from pipelines.arrow import pa
     from pipelines.sources.slack_schemas import CONVERSATION_SCHEMA, USER_SCHEMA
 
     added = replaced = 0

@@ -24,9 +24,9 @@ from typing import Any
 
 import msgspec
 import orjson
-import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.arrow import pa
 from pipelines.exports import read_member
 
 # Columns a day file yields, in raw.slack_messages order (before the _-columns).

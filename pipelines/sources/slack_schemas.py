@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
+from pipelines.arrow import pa
 
 USER_SCHEMA = pa.schema([
     ("id", pa.string()), ("team_id", pa.string()), ("name", pa.string()),
