@@ -3,8 +3,9 @@ with conversations as (
     select * from staging.stg_slack__conversations
 ),
 
+-- only what the facts below read: three of them read it, so it is kept once, and narrow
 messages as (
-    select * from staging.stg_slack__messages
+    select author_id, is_human, is_unknown_author, sent_at from staging.stg_slack__messages
 ),
 
 people as (
@@ -14,10 +15,9 @@ people as (
 slack_people as (
     -- people who wrote at least one human Slack message
     select distinct p.person_id, p.has_known_tz, p.display_name
-    from messages m
+    from (select distinct author_id from messages where is_human) m
     join intermediate.int_identities__matched i on i.source = 'slack' and i.source_id = m.author_id
     join people p on p.person_id = i.person_id
-    where m.is_human
 ),
 
 facts as (

@@ -2,7 +2,7 @@
 -- share = that type's share of the week's human messages. When the export holds no
 -- direct messages at all, DM and group-DM figures are NULL, never 0 (marts.coverage says why).
 with messages as (
-    select date_trunc('week', sent_at)::date as week, conversation_type
+    select date_trunc('week', sent_at::timestamp)::date as week, conversation_type  -- UTC; a plain timestamp skips ICU
     from staging.stg_slack__messages
     where is_human
 ),
@@ -10,10 +10,6 @@ with messages as (
 has_dms as (
     select count(*) filter (conversation_type in ('dm', 'mpim')) > 0 as has_dms
     from staging.stg_slack__conversations
-),
-
-weeks as (
-    select distinct week from messages
 ),
 
 types as (
@@ -24,6 +20,10 @@ counts as (
     select week, conversation_type, count(*) as messages
     from messages
     group by all
+),
+
+weeks as (
+    select distinct week from counts
 ),
 
 final as (
