@@ -79,7 +79,8 @@ class Settings(BaseSettings):
         default=None, description="Dask scheduler (tcp://host:8786); none = a local cluster."
     )
     # 1 GB: at five million messages the build's windows and thread lists need more than
-    # 384 MB (they spilled to disk, then ran out), and peak RSS stays within 1.3 GB.
+    # 384 MB (they spilled to disk, then ran out); with 1 GB the 5M build peaks at 1.2-1.4 GB
+    # of RSS and the 1M build at about 700 MB.
     memory_limit: str = Field(default="1GB", description="DuckDB memory limit while writing.")
     max_file_bytes: int = Field(default=256 << 20, description="A larger export member is refused.")
     max_export_bytes: int = Field(default=32 << 30, description="Uncompressed ZIP size limit.")
