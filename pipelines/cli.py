@@ -233,6 +233,7 @@ def cmd_sql(args: argparse.Namespace, database: Path) -> int:
     timer = threading.Timer(get_settings().sql_timeout_seconds, con.interrupt)
     timer.start()
     try:
+        _refuse_non_queries(con, args.query)
         cur = con.execute(args.query)
         if cur.description is None:
             return EXIT_OK
@@ -243,13 +244,35 @@ def cmd_sql(args: argparse.Namespace, database: Path) -> int:
 
         if not isinstance(e, duckdb.Error):
             raise
-        print(f"asyncpulse: {str(e).splitlines()[0]}", file=sys.stderr)
+        line = str(e).splitlines()[0]
+        if "LocalFileSystem" in line:
+            line = "`asyncpulse sql` reads and writes no files, only the database's tables"
+        print(f"asyncpulse: {line}", file=sys.stderr)
         return EXIT_FAILED
     finally:
         timer.cancel()
         con.close()
     _print_rows(names, rows, args.format, args.max_rows)
     return EXIT_OK
+
+
+# What `sql` runs: queries (SELECT, WITH, FROM, VALUES, TABLE, DESCRIBE, SHOW, SUMMARIZE parse
+# as SELECT) and EXPLAIN. Everything else (COPY, EXPORT, ATTACH, CALL, CHECKPOINT,
+# SET, PRAGMA, PREPARE, INSTALL, VACUUM, writes) is refused before it runs; the reader
+# connection also reaches no file (`pipelines.db.connect_reader`), so this is a second wall.
+QUERY_STATEMENTS = ("SELECT", "EXPLAIN")
+
+
+def _refuse_non_queries(con: Any, query: str) -> None:
+    import duckdb
+
+    for statement in con.extract_statements(query):
+        kind = statement.type.name
+        if kind not in QUERY_STATEMENTS:
+            raise duckdb.PermissionException(
+                f"`asyncpulse sql` runs queries only (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, "
+                f"EXPLAIN); {kind} statements are refused"
+            )
 
 
 def _print_rows(names: list[str], rows: list[tuple[Any, ...]], fmt: str, max_rows: int) -> None:

@@ -95,14 +95,29 @@ def connect_reader(path: Path, timeout_seconds: float = 60) -> duckdb.DuckDBPyCo
     try:
         # global: cursors and later connections to this instance start in UTC too
         con.execute("set global TimeZone = 'UTC'")
+        # enable_external_access=false still lets a query read and write the database's own
+        # file and WAL (DuckDB allows those paths): `copy ... to '<db>'` would destroy it.
+        # With the local file system off, no statement reaches any file; the database itself
+        # is read through the handle opened above.
+        con.execute("set disabled_filesystems = 'LocalFileSystem'")
         con.execute("set lock_configuration = true")
     except duckdb.InvalidInputException:
         # Another reader in this process opened (and locked) the same instance already;
-        # it set the same zone, which is all that matters here.
-        if con.execute("select current_setting('TimeZone')").fetchall()[0][0] != "UTC":
+        # it made the same settings, which is checked here.
+        zone = con.execute("select current_setting('TimeZone')").fetchall()[0][0]
+        if zone != "UTC" or not _files_disabled(con):
             con.close()
             raise
     return con
+
+
+def _files_disabled(con: duckdb.DuckDBPyConnection) -> bool:
+    """Tell whether this connection can reach no file (its setting does not show its value)."""
+    try:
+        con.execute("select count(*) from glob('/*')").fetchall()
+    except duckdb.PermissionException:
+        return True
+    return False
 
 
 @contextlib.contextmanager
