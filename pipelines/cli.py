@@ -89,7 +89,11 @@ def make_parser() -> argparse.ArgumentParser:
         "Atomic; future ingests keep them out. See SECURITY.md.",
     )
     _add_db(fg, top=False)
-    fg.add_argument("person", help="a name, e-mail, Slack id or handle, or GitHub login")
+    fg.add_argument(
+        "person", nargs="+",
+        help="a name, e-mail, Slack id or handle, or GitHub login; several to forget several people "
+        "(each must name exactly one)",
+    )
     fg.add_argument("--yes", action="store_true", help="do it without asking")
 
     q = sub.add_parser("sql", help="run one read-only query")
@@ -123,6 +127,7 @@ def _add_redact(p: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = make_parser().parse_args(argv)
+    _stop_on_sigterm()
     from pipelines.settings import get_settings
 
     if getattr(args, "redact", False):  # the loaders read it from the settings
@@ -139,16 +144,28 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception as e:  # the one-line reason; tracebacks are for developers
-        from pipelines.db import BuildError, BusyError
+        from pipelines.db import BuildError, BusyError, DiskFullError
         from pipelines.exports import ExportError
         from pipelines.forget import ForgetError
         from pipelines.people import PeopleFileError
 
-        known = (ExportError, BusyError, BuildError, PeopleFileError, FileNotFoundError, ForgetError)
+        known = (ExportError, BusyError, BuildError, PeopleFileError, FileNotFoundError, ForgetError,
+                 DiskFullError)
         if os.environ.get("ASYNCPULSE_DEBUG") or not isinstance(e, known):
             raise
         print(f"asyncpulse: {e}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _stop_on_sigterm() -> None:
+    """Treat SIGTERM (systemd's stop, Prefect's cancellation) as Ctrl-C: clean up, then exit."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
 
 
 def _report(r: LoadReport) -> int:

@@ -26,6 +26,7 @@ the DuckDB 1.5 CLI and harlequin open them.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import re
@@ -55,6 +56,16 @@ class BusyError(Exception):
 
 class BuildError(RuntimeError):
     """A model failed to build; the message names the file and the first error line."""
+
+
+class DiskFullError(OSError):
+    """Not enough free disk for the private copy, or the disk filled up during a write."""
+
+
+# Beside the database, what a writer makes while it works (`private_copy`, the Slack loader's
+# scratch folder); a writer that takes the lock removes what dead writers left of these.
+COPY_GLOB = ".{name}.*.tmp*"
+SCRATCH_PREFIX = ".asyncpulse-batches-{name}."
 
 
 def connect_writer(path: Path) -> duckdb.DuckDBPyConnection:
@@ -122,9 +133,53 @@ def _files_disabled(con: duckdb.DuckDBPyConnection) -> bool:
 
 @contextlib.contextmanager
 def writer_lock(db: Path, wait_seconds: float = 600) -> Iterator[None]:
-    """Hold the database's writer lock; wait for another writer up to `wait_seconds`."""
+    """Hold the database's writer lock; wait for another writer up to `wait_seconds`.
+
+    While it is held, everything this process creates is readable by its owner
+    only (umask 077): the private copy, its WAL and the scratch batches hold
+    messages from their first byte. On taking the lock, what writers killed
+    earlier left beside the database is removed: nobody else can be using it.
+    """
     db.parent.mkdir(parents=True, exist_ok=True)
     lock_path = db.with_name(db.name + ".lock")
+    umask = os.umask(0o077)
+    try:
+        with _locked(db, lock_path, wait_seconds):
+            remove_debris(db)
+            yield
+    finally:
+        os.umask(umask)
+
+
+def remove_debris(db: Path) -> list[str]:
+    """Delete dead writers' private copies and scratch folders beside `db`; return their names.
+
+    Call it with the writer lock held: every writer makes these under the lock,
+    so any found then (from another process) was left by one that was killed.
+    """
+    mine = f".{os.getpid()}."
+    gone = []
+    for p in db.parent.glob(COPY_GLOB.format(name=db.name)):
+        if mine not in p.name:
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+            gone.append(p.name)
+    scratch = get_settings().scratch_dir
+    for folder in {db.parent, *([scratch] if scratch else [])}:
+        for p in Path(folder).glob(SCRATCH_PREFIX.format(name=db.name) + "*"):
+            if not p.name.startswith(scratch_prefix(db)):
+                shutil.rmtree(p, ignore_errors=True)
+                gone.append(p.name)
+    return gone
+
+
+def scratch_prefix(db: Path) -> str:
+    """Return the name prefix of this process's scratch folders for `db` (see remove_debris)."""
+    return SCRATCH_PREFIX.format(name=db.name) + f"{os.getpid()}-"
+
+
+@contextlib.contextmanager
+def _locked(db: Path, lock_path: Path, wait_seconds: float) -> Iterator[None]:
     with open(lock_path, "a+") as f:
         deadline = time.monotonic() + wait_seconds
         told = False
@@ -148,35 +203,125 @@ def writer_lock(db: Path, wait_seconds: float = 600) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def writable_copy(db: Path) -> Iterator[Path]:
-    """Yield a private copy of `db` to write; publish it atomically if the block succeeds."""
+def writable_copy(db: Path, fresh: bool = False) -> Iterator[Path]:
+    """Yield a private copy of `db` to write; publish it atomically if the block succeeds.
+
+    `fresh`: publish a new file written table by table instead of the copy
+    (see `private_copy`); `forget` asks for it.
+    """
     db = Path(db)
-    with writer_lock(db), private_copy(db) as work:
+    with writer_lock(db), private_copy(db, fresh) as work:
         yield work
 
 
 @contextlib.contextmanager
-def private_copy(db: Path) -> Iterator[Path]:
-    """`writable_copy` for a caller that holds the writer lock already."""
+def private_copy(db: Path, fresh: bool = False) -> Iterator[Path]:
+    """`writable_copy` for a caller that holds the writer lock already.
+
+    The copy is byte for byte, freed blocks included: text deleted from it is
+    still in its bytes. So when rows must really be gone (`fresh`, or a
+    redacted write over a database that held text in clear), what is
+    published is a new file that the copy's tables are written into one by
+    one: no block of the old file survives in it.
+    """
     work = db.with_name(f".{db.name}.{os.getpid()}.tmp")
+    out = db.with_name(f".{db.name}.{os.getpid()}.fresh.tmp")
     _remove(work)
     wal = db.with_name(db.name + ".wal")
-    if db.exists():
-        shutil.copyfile(db, work)
-        if wal.exists():  # left by someone who opened the file read-write by hand
-            shutil.copyfile(wal, work.with_name(work.name + ".wal"))
     try:
+        if db.exists():
+            _check_free_space(db, wal)
+            shutil.copyfile(db, work)
+            if wal.exists():  # left by someone who opened the file read-write by hand
+                shutil.copyfile(wal, work.with_name(work.name + ".wal"))
+            fresh = fresh or _holds_clear_text_to_redact(work)
         yield work
         if work.exists():
             _checkpoint(work)
-            with open(work, "rb") as f:
+            if fresh:
+                _write_fresh(work, out)
+                _remove(work)
+            else:
+                out = work
+            with open(out, "rb") as f:
                 os.fsync(f.fileno())
             _remove(wal)
-            _restrict(work)
-            os.replace(work, db)
+            _restrict(out)
+            os.replace(out, db)
             _fsync_dir(db.parent)
+    except (OSError, duckdb.Error) as e:
+        if _is_disk_full(e):
+            raise DiskFullError(
+                f"{db.parent}: the disk filled up while writing {db.name}; "
+                "the database is as it was (free some space and run again)"
+            ) from e
+        raise
     finally:
         _remove(work)
+        _remove(out)
+
+
+def _check_free_space(db: Path, wal: Path) -> None:
+    """Refuse to start a copy that the disk cannot hold (the copy needs the database's size)."""
+    need = db.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+    free = shutil.disk_usage(db.parent).free
+    if free < need + need // 10:
+        raise DiskFullError(
+            f"{db.parent}: {_mib(free)} free, but writing {db.name} needs a copy of it "
+            f"({_mib(need)} and a tenth more); the database is as it was"
+        )
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:,.1f} MiB"
+
+
+def _is_disk_full(e: BaseException) -> bool:
+    if isinstance(e, DiskFullError):
+        return False  # says so already
+    if isinstance(e, OSError):
+        return e.errno == errno.ENOSPC
+    return "No space left on device" in str(e) or "ENOSPC" in str(e)
+
+
+def _holds_clear_text_to_redact(work: Path) -> bool:
+    """Tell whether a redacted write is about to replace rows the file holds in clear."""
+    if not get_settings().redact:
+        return False
+    con = connect_writer(work)
+    try:
+        tables = {r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()}
+        checks = {
+            "slack_messages": "text_redacted is null",
+            "slack_users": "coalesce(real_name, name, '') not similar to '(person-[0-9a-f]{10})?'",
+            "github_users": "coalesce(name, '') not similar to '(person-[0-9a-f]{10})?'",
+            "people": "coalesce(person, '') not similar to '(person-[0-9a-f]{10})?'",
+        }
+        return any(
+            con.execute(f"select exists (from raw.{t} where {where})").fetchall()[0][0]
+            for t, where in checks.items() if t in tables
+        )
+    finally:
+        con.close()
+
+
+def _write_fresh(work: Path, out: Path) -> None:
+    """Write every schema, table, view and macro of `work` into a new database file `out`."""
+    _remove(out)
+    con = duckdb.connect(config={"memory_limit": get_settings().memory_limit})
+    try:
+        con.execute(f"attach '{_quoted(work)}' as src (read_only)")
+        con.execute(f"attach '{_quoted(out)}' as dst (storage_version '{STORAGE_VERSION}')")
+        con.execute("copy from database src to dst")
+        con.execute("detach dst")
+    finally:
+        con.close()
+    _remove(out.with_name(out.name + ".wal"))
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def connect_in_place(db: Path) -> duckdb.DuckDBPyConnection | None:

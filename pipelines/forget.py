@@ -74,55 +74,104 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def identify(con: duckdb.DuckDBPyConnection, person: str, key: bytes | None) -> Identity:
-    """Find PERSON's Slack ids, GitHub logins and names; ForgetError when nobody matches."""
+    """Find the one person PERSON names; ForgetError when nobody or several people match.
+
+    Each people-file row is one person; a Slack user or GitHub login that no
+    matched row claims is one more, unless an e-mail ties a GitHub login to a
+    matched Slack user. An empty PERSON is refused (it would match everyone
+    whose name or e-mail is empty).
+    """
+    if not person.strip():
+        raise ForgetError("PERSON is empty: name someone (a name, e-mail, Slack id or GitHub login)")
     wanted = [person.strip().lower()]
-    if key is not None:
-        wanted.append(pseudonym(person, key) or "")
+    if key is not None and (alias := pseudonym(person, key)):
+        wanted.append(alias)
     tables = _tables(con)
-    slack: set[str] = set()
-    github: set[str] = set()
-    names: set[str] = set()
-    emails: set[str] = set()
+    found: list[Identity] = []  # one per person matched
+    emails: dict[str, Identity] = {}
+
+    def claim(slack_id: str | None = None, login: str | None = None) -> Identity | None:
+        return next((w for w in found if slack_id in w.slack_ids or login in w.github_logins), None)
+
     if "people" in tables:
         for name, sid, email, login in con.execute(
             "select person, slack_id, email, github_login from raw.people where lower(person) in "
             "(select unnest(?::varchar[])) or lower(slack_id) in (select unnest(?::varchar[])) "
             "or lower(email) in (select unnest(?::varchar[])) "
-            "or lower(github_login) in (select unnest(?::varchar[]))", [wanted] * 4
+            "or lower(github_login) in (select unnest(?::varchar[])) order by person", [wanted] * 4
         ).fetchall():
-            names.add(name)
-            slack |= {sid} if sid else set()
-            github |= {login.lower()} if login else set()
-            emails |= {email.lower()} if email else set()
-    for uid, *found in con.execute(
+            who = Identity(name, [sid] if sid else [], [login.lower()] if login else [], [name])
+            if email:
+                who.names.append(email)
+                emails[email.lower()] = who
+            found.append(who)
+    linked = [i for w in found for i in w.slack_ids]
+    for uid, *names in con.execute(
         "select id, name, real_name, display_name, email from raw.slack_users "
         "where id in (select unnest(?::varchar[])) or lower(id) in (select unnest(?::varchar[])) "
         "or lower(name) in (select unnest(?::varchar[])) "
         "or lower(real_name) in (select unnest(?::varchar[])) "
         "or lower(display_name) in (select unnest(?::varchar[])) "
-        "or lower(email) in (select unnest(?::varchar[]) union select unnest(?::varchar[]))",
-        [list(slack), wanted, wanted, wanted, wanted, wanted, list(emails)],
+        "or lower(email) in (select unnest(?::varchar[])) order by id",
+        [linked, wanted, wanted, wanted, wanted, wanted],
     ).fetchall():
-        slack.add(uid)
-        names |= {f for f in found if f}
-        emails |= {f.lower() for f in found[3:] if f}
+        email = (names[3] or "").lower()
+        who = claim(slack_id=uid) or emails.get(email)
+        if who is None:
+            who = Identity(names[1] or names[0] or uid)
+            found.append(who)
+        who.slack_ids = sorted({*who.slack_ids, uid})
+        who.names = sorted({*who.names, *(n for n in names if n)})
+        if email:
+            emails[email] = who
     if "github_users" in tables:
-        for login, *found in con.execute(
+        logins = [g for w in found for g in w.github_logins]
+        for login, name, email in con.execute(
             "select lower(login), name, email from raw.github_users "
             "where lower(login) in (select unnest(?::varchar[]) union select unnest(?::varchar[])) "
             "or lower(name) in (select unnest(?::varchar[])) "
-            "or lower(email) in (select unnest(?::varchar[]) union select unnest(?::varchar[]))",
-            [wanted, list(github), wanted, wanted, list(emails)],
+            "or lower(email) in (select unnest(?::varchar[]) union select unnest(?::varchar[])) "
+            "order by 1",
+            [wanted, logins, wanted, wanted, list(emails)],
         ).fetchall():
-            github.add(login)
-            names |= {f for f in found if f}
-    if "github_events" in tables and not github:  # a login seen only as an author
-        github |= {r[0] for r in con.execute(
+            who = claim(login=login) or emails.get((email or "").lower())
+            if who is None:
+                who = Identity(name or login)
+                found.append(who)
+            who.github_logins = sorted({*who.github_logins, login})
+            who.names = sorted({*who.names, *(n for n in (name, email) if n)})
+    if "github_events" in tables and not found:  # a login seen only as an author
+        for (login,) in con.execute(
             "select distinct lower(author_login) from raw.github_events "
-            "where lower(author_login) in (select unnest(?::varchar[]))", [wanted]).fetchall()}
-    if not slack and not github:
+            "where lower(author_login) in (select unnest(?::varchar[]))", [wanted]).fetchall():
+            found.append(Identity(login, [], [login], []))
+    found = [w for w in found if w.slack_ids or w.github_logins]
+    if not found:
         raise ForgetError(f"nobody called {person!r} in the database (try a Slack id or e-mail)")
-    return Identity(person, sorted(slack), sorted(github), sorted(names | emails))
+    if len(found) > 1:
+        listed = "; ".join(_label(w) for w in found)
+        raise ForgetError(
+            f"{person!r} matches {len(found)} people: {listed}. Nothing deleted: name each one "
+            "to forget by Slack id or GitHub login (several may be given)"
+        )
+    who = found[0]
+    return Identity(person, who.slack_ids, who.github_logins, sorted(set(who.names)))
+
+
+def _label(who: Identity) -> str:
+    ids = ", ".join(who.slack_ids + [f"github:{g}" for g in who.github_logins])
+    return f"{who.person} ({ids})"
+
+
+def identify_all(con: duckdb.DuckDBPyConnection, people: list[str], key: bytes | None) -> Identity:
+    """Identify each of `people` (each must name one person) and return them as one."""
+    each = [identify(con, p, key) for p in people]
+    return Identity(
+        ", ".join(people),
+        sorted({i for w in each for i in w.slack_ids}),
+        sorted({g for w in each for g in w.github_logins}),
+        sorted({n for w in each for n in w.names}),
+    )
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> int:
@@ -218,17 +267,21 @@ def apply_forgotten(con: duckdb.DuckDBPyConnection) -> None:
         remove(con, Identity("forgotten", ids, logins, []))
 
 
+def _specs(person: str | list[str]) -> list[str]:
+    return [person] if isinstance(person, str) else list(person)
+
+
 def _key(database: Path) -> bytes | None:
     return load_key(database) if key_path(database).exists() else None
 
 
-def plan(database: Path, person: str) -> ForgetReport:
-    """Say what forgetting `person` would delete; changes nothing."""
+def plan(database: Path, person: str | list[str]) -> ForgetReport:
+    """Say what forgetting `person` (one spec, or several) would delete; changes nothing."""
     if not Path(database).exists():
         raise ForgetError(f"{database}: no database here")
     con = db.connect_reader(database)
     try:
-        who = identify(con, person, _key(database))
+        who = identify_all(con, _specs(person), _key(database))
         con.execute("begin")
         counts = remove(con, who, dry_run=True)
     finally:
@@ -236,18 +289,22 @@ def plan(database: Path, person: str) -> ForgetReport:
     return ForgetReport(who, counts)
 
 
-def forget(database: Path, person: str) -> ForgetReport:
-    """Delete `person`'s rows, redact their name in others', rebuild; all in one atomic publish."""
+def forget(database: Path, person: str | list[str]) -> ForgetReport:
+    """Delete `person`'s rows, redact their name in others', rebuild; all in one atomic publish.
+
+    The file published is written anew, table by table: the deleted rows are
+    not in its bytes (a copy of the old file would keep them in freed blocks).
+    """
     if not Path(database).exists():
         raise ForgetError(f"{database}: no database here")
     key = _key(database)
-    with db.writable_copy(Path(database)) as work:
+    with db.writable_copy(Path(database), fresh=True) as work:  # no block of the old file survives
         con = db.connect_writer(work)
         try:
             db.ensure_raw(con)
             con.begin()
             try:
-                who = identify(con, person, key)
+                who = identify_all(con, _specs(person), key)
                 counts = remove(con, who)
                 db.build(con)
             except BaseException:

@@ -38,7 +38,7 @@ PSEUDONYM = re.compile(r"(person|mpdm)-[0-9a-f]{10}")
 USER_NAME_FIELDS = ("name", "real_name", "display_name", "email", "title")
 PROFILE_COLUMNS = ("profile_name", "profile_real_name", "profile_display_name", "username")
 OPENER_FLAGS = ("low_context", "has_what", "has_why", "has_ask", "has_expectation")
-WRITER_COPY = re.compile(r"^\.(?P<name>.+)\.\d+\.tmp$")  # pipelines.db.writable_copy's naming
+WRITER_COPY = re.compile(r"^\.(?P<name>.+)\.\d+(\.fresh)?\.tmp$")  # pipelines.db.private_copy's
 
 
 def key_path(database: Path) -> Path:

@@ -301,7 +301,7 @@ def load_slack(
             "select distinct _source_file from raw.slack_messages where text_redacted is null"
         ).fetchall()}
         seen = {(m, sig) for m, sig in seen if m not in clear}
-    with tempfile.TemporaryDirectory(prefix=".asyncpulse-batches-", dir=scratch_dir(con)) as scratch:
+    with tempfile.TemporaryDirectory(prefix=_scratch_prefix(con), dir=scratch_dir(con)) as scratch:
         batches, already = iter_day_batches(export, layout, seen, s, Path(scratch))
         if already:
             report.notes.append(
@@ -353,15 +353,28 @@ def _load_metadata(
     return added, replaced
 
 
+def _database_path(con: duckdb.DuckDBPyConnection) -> Path | None:
+    rows = con.execute(
+        "select path from duckdb_databases() where database_name = current_database()"
+    ).fetchall()
+    return Path(rows[0][0]) if rows and rows[0][0] else None
+
+
+def _scratch_prefix(con: duckdb.DuckDBPyConnection) -> str:
+    """Name scratch folders after the published database, so its next writer can clean up."""
+    from pipelines.db import scratch_prefix
+
+    path = _database_path(con)
+    return scratch_prefix(redact.published_database(path)) if path else ".asyncpulse-batches-"
+
+
 def scratch_dir(con: duckdb.DuckDBPyConnection) -> Path | None:
     """Return where parsed batches wait: the settings' scratch_dir, else beside the database."""
     s = get_settings()
     if s.scratch_dir:
         return s.scratch_dir
-    rows = con.execute(
-        "select path from duckdb_databases() where database_name = current_database()"
-    ).fetchall()
-    return Path(rows[0][0]).parent if rows and rows[0][0] else None
+    path = _database_path(con)
+    return path.parent if path else None
 
 
 def _parse_batches(
