@@ -17,7 +17,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 
 class ExportError(Exception):
@@ -100,7 +100,7 @@ def open_export(path: Path) -> Export:
     if zipfile.is_zipfile(path):
         return _open_zip(path, s.max_file_bytes, s.max_export_bytes, s.max_zip_ratio)
     if _is_tar(path):
-        return _open_tar(path, s.max_file_bytes, s.max_export_bytes)
+        return _open_tar(path, s.max_file_bytes, s.max_export_bytes, s.max_zip_ratio)
     raise ExportError(f"{path}: not a ZIP, tar archive or folder")
 
 
@@ -176,7 +176,7 @@ def _open_zip(path: Path, max_file: int, max_total: int, max_ratio: int) -> Expo
     return Export(path, "zip", members, refused)
 
 
-def _open_tar(path: Path, max_file: int, max_total: int) -> Export:
+def _open_tar(path: Path, max_file: int, max_total: int, max_ratio: int) -> Export:
     try:
         with tarfile.open(path) as tf:
             infos = tf.getmembers()
@@ -201,6 +201,13 @@ def _open_tar(path: Path, max_file: int, max_total: int) -> Export:
         if total > max_total:
             raise ExportError(f"{path}: uncompressed size over {max_total} bytes; refusing")
         members[posixpath.normpath(name)] = Member(name, info.size, f"t{info.mtime}:{info.chksum}")
+    # A compressed tar does not say what each member compresses to: the ratio is the archive's.
+    packed = max(path.stat().st_size, 1)
+    if total > (1 << 20) and total / packed > max_ratio:
+        raise ExportError(
+            f"{path}: its members inflate to {total:,} bytes from {packed:,} "
+            f"({total // packed}:1, over the {max_ratio}:1 limit), a likely archive bomb; refusing"
+        )
     return Export(path, "tar", members, refused)
 
 
@@ -218,7 +225,9 @@ def read_member(path: Path | str, kind: str, name: str) -> bytes:
         if zf is None:
             zf = _zip_cache[key] = zipfile.ZipFile(path)
         try:
-            return zf.read(name)
+            info = zf.getinfo(name)
+            with zf.open(info) as f:
+                return _read_bounded(f, info.file_size, "its ZIP entry says")
         except (zipfile.BadZipFile, zlib.error, EOFError) as e:
             # ValueError: the callers skip the member and name it. BadZipFile
             # messages can embed raw header bytes, hence the cut.
@@ -229,8 +238,27 @@ def read_member(path: Path | str, kind: str, name: str) -> bytes:
             if info.isfile() and posixpath.normpath(info.name) == name:
                 member = tf.extractfile(info)
                 if member is not None:
-                    return member.read()
+                    return _read_bounded(member, info.size, "its tar header says")
         raise OSError(f"{name}: not a regular file in the archive")
+
+
+CHUNK = 1 << 20
+
+
+def _read_bounded(f: IO[bytes], declared: int, who: str) -> bytes:
+    """Read a member, counting the bytes really inflated: stop past what `who` declared.
+
+    An archive that understates a member would otherwise inflate all of it
+    (a gigabyte and more) before the CRC check fails.
+    """
+    chunks: list[bytes] = []
+    got = 0
+    while chunk := f.read(CHUNK):
+        got += len(chunk)
+        if got > declared:
+            raise ValueError(f"inflates past the {declared:,} bytes {who}, a likely archive bomb")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def content_signature(data: bytes) -> str:

@@ -84,7 +84,11 @@ class Settings(BaseSettings):
     memory_limit: str = Field(default="1GB", description="DuckDB memory limit while writing.")
     max_file_bytes: int = Field(default=256 << 20, description="A larger export member is refused.")
     max_export_bytes: int = Field(default=32 << 30, description="Uncompressed ZIP size limit.")
-    max_zip_ratio: int = Field(default=200, description="Uncompressed/compressed limit per ZIP entry.")
+    max_zip_ratio: int = Field(
+        default=200, description="Uncompressed/compressed limit per ZIP entry and per tar archive.")
+    max_text_chars: int = Field(
+        default=1_000_000,
+        description="A longer text (message, PR title or body, review) is cut to this at ingest.")
     sql_timeout_seconds: float = Field(default=60, description="`asyncpulse sql` gives up after this.")
 
     # Privacy (SECURITY.md).

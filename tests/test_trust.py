@@ -8,14 +8,22 @@ bytes really inflated; crashes leave nothing behind for long; edges get one line
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pipelines.cli import main
 from tests.conftest import SlackExport, msg, query, ts, user
+from tests.github_history import gh_prs, write_gh
 from tests.helpers import digest, load_and_build, make_workspace, tree
 from tests.workspace import FACTS, USERS, build_workspace
 
@@ -211,3 +219,121 @@ def test_forget_a_spec_that_matches_several_people_lists_them_and_refuses(
         "forgot 'U7, U8' (U7, U8): slack messages 2, slack users 2,")
     assert query(two_sams, "select \"user\", text from raw.slack_messages "
                  "where text in ('one', 'two', 'three')").rows() == [("U9", "three")]
+
+
+# --- archive bombs: bounded by the bytes really inflated --------------------------------------
+
+
+class _Zeros(io.RawIOBase):
+    """`n` zero bytes, read in chunks: a bomb's member written without holding it."""
+
+    def __init__(self, n: int) -> None:
+        self.left = n
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        k = min(len(b), self.left)
+        b[:k] = bytes(k)
+        self.left -= k
+        return k
+
+
+def _tar_bomb(path: Path, members: int, size: int) -> Path:
+    with tarfile.open(path, "w:gz", compresslevel=1) as tf:
+        for i in range(members):
+            info = tarfile.TarInfo(f"pull_requests_{i:06d}.json")
+            info.size = size
+            tf.addfile(info, _Zeros(size))
+    return path
+
+
+def _lying_zip(path: Path, real: int, claimed: int) -> Path:
+    """A ZIP whose central directory says its day file inflates to `claimed` bytes, not `real`."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        zf.writestr("users.json", b"[]")
+        zf.writestr("channels.json", b'[{"id": "C1", "name": "general"}]')
+        with zf.open("general/2024-03-06.json", "w") as f:
+            for _ in range(real >> 20):
+                f.write(bytes(1 << 20))
+    data = bytearray(path.read_bytes())
+    cd = data.rindex(b"PK\x01\x02")  # the day file's central directory entry (written last)
+    data[cd + 24:cd + 28] = claimed.to_bytes(4, "little")  # its uncompressed size
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _ingest_measured(source: str, path: Path, db: Path) -> tuple[int, str, int]:
+    """Ingest in a fresh process; return (exit status, stderr, peak RSS in MiB)."""
+    script = (
+        "import resource, sys; from pipelines.cli import main; "
+        f"code = main(['ingest', {source!r}, {str(path)!r}, '--db', {str(db)!r}]); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024); sys.exit(code)"
+    )
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    return p.returncode, p.stderr, int(p.stdout.split()[-1]) if p.stdout.split() else -1
+
+
+def test_a_tar_bomb_is_refused_by_its_ratio_within_bounded_memory(tmp_path: Path) -> None:
+    bomb = _tar_bomb(tmp_path / "migration.tar.gz", members=8, size=200 << 20)
+    code, err, peak = _ingest_measured("github", bomb, tmp_path / "db.duckdb")
+    packed = bomb.stat().st_size
+    assert (code, err) == (1, (
+        f"asyncpulse: {bomb}: its members inflate to {8 * (200 << 20):,} bytes from {packed:,} "
+        f"({8 * (200 << 20) // packed}:1, over the 200:1 limit), a likely archive bomb; refusing\n"))
+    assert peak < 1024, "peak RSS in MiB"
+    assert not (tmp_path / "db.duckdb").exists()
+
+
+def test_a_zip_that_understates_a_member_is_skipped_within_bounded_memory(tmp_path: Path) -> None:
+    bomb = _lying_zip(tmp_path / "export.zip", real=1 << 30, claimed=1000)
+    code, err, peak = _ingest_measured("slack", bomb, tmp_path / "db.duckdb")
+    assert code == 1, err  # the one day file is skipped: nothing else in it could be read
+    assert err.splitlines()[-1] == (
+        f"asyncpulse: {bomb}: nothing in it could be read (general/2024-03-06.json: "
+        "corrupt ZIP member (Bad CRC-32 for file 'general/2024-03-06.json'); skipped)")
+    assert peak < 1024, "peak RSS in MiB"
+
+
+def test_a_single_github_file_over_the_file_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ASYNCPULSE_MAX_FILE_BYTES", "1000")
+    gh = write_gh(tmp_path / "prs.json")
+    size = gh.stat().st_size
+    assert main(["ingest", "github", str(gh), "--db", str(tmp_path / "db.duckdb")]) == 1
+    assert capsys.readouterr().err == (
+        f"asyncpulse: {gh}: {size} bytes, over the 1000-byte limit (max_file_bytes); refusing\n")
+    assert not (tmp_path / "db.duckdb").exists()
+
+
+def test_texts_over_the_limit_are_cut_at_ingest_and_noted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ASYNCPULSE_MAX_TEXT_CHARS", "30")
+    prs = gh_prs()
+    prs[2]["title"] = "é" * 100  # characters, not bytes: 100 characters, 200 bytes
+    db = tmp_path / "db.duckdb"
+    assert main(["ingest", "github", str(write_gh(tmp_path / "prs.json", prs)), "--db", str(db)]) == 0
+    # PR 7: its title, its body (55 characters) and its review "Needs a test for the timeout
+    # path." (34); PR 8's review (22), body (32) and the others are within 30.
+    assert "note: prs.json: 4 titles or bodies over 30 characters cut to that length " \
+        "(max_text_chars)" in capsys.readouterr().err.splitlines()
+    assert query(db, "select title from raw.github_pull_requests where number = 7").item() == "é" * 30
+
+
+def test_a_pr_number_beyond_64_bits_skips_that_file_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "gh"
+    write_gh(folder / "good.json")
+    bad = gh_prs()[:1]
+    bad[0]["number"] = 1 << 63
+    (folder / "bad.json").write_bytes(json.dumps(bad).encode())  # orjson refuses such integers
+    db = tmp_path / "db.duckdb"
+    assert main(["ingest", "github", str(folder), "--db", str(db)]) == 3
+    err = capsys.readouterr().err.splitlines()
+    assert "skipped: bad.json: the number 9223372036854775808... is out of range; skipped" in err
+    assert "Traceback" not in "\n".join(err)
+    assert query(db, "select number from raw.github_pull_requests order by number")["number"].to_list() == [7, 8, 9]

@@ -80,6 +80,10 @@ def open_github_export(path: Path) -> Export:
     """Open a folder, a tar(.gz)/ZIP archive, or a single JSON file as an export."""
     if path.is_file() and not (tarfile.is_tarfile(path) or _is_zip(path)):
         st = path.stat()
+        limit = get_settings().max_file_bytes
+        if st.st_size > limit:
+            raise ExportError(f"{path}: {st.st_size} bytes, over the {limit}-byte limit "
+                              "(max_file_bytes); refusing")
         member = Member(path.name, st.st_size, f"m{st.st_size}:{st.st_mtime_ns}")
         return Export(path.parent, "dir", {path.name: member})
     return open_export(path)
@@ -91,30 +95,12 @@ def _is_zip(path: Path) -> bool:
     return zipfile.is_zipfile(path)
 
 
-def read_members(export: Export, names: list[str]) -> dict[str, bytes | Exception]:
-    """Read `names` (a tar archive in one pass); a member that cannot be read maps to its error."""
-    out: dict[str, bytes | Exception] = {}
-    if export.kind == "tar":
-        wanted = set(names)
-        try:
-            with tarfile.open(export.path) as tf:
-                for info in tf:
-                    name = posixpath.normpath(info.name)
-                    if name in wanted and info.isfile():
-                        f = tf.extractfile(info)
-                        out[name] = f.read() if f else OSError("not a regular file")
-        except (tarfile.TarError, OSError, EOFError) as e:
-            for n in names:
-                out.setdefault(n, e)
-        for n in names:
-            out.setdefault(n, OSError("missing from the archive"))
-        return out
-    for n in names:
-        try:
-            out[n] = export.read(n)
-        except (OSError, ValueError) as e:
-            out[n] = e
-    return out
+def read_one(export: Export, name: str) -> bytes | Exception:
+    """Read one member (never several at once: memory holds one file); its error if unreadable."""
+    try:
+        return export.read(name)
+    except (OSError, ValueError, tarfile.TarError, EOFError) as e:
+        return e
 
 
 def find_units(
@@ -203,9 +189,10 @@ def _loose_units(export: Export, names: list[str], report: LoadReport) -> list[U
     """Keep the loose JSON files that are gh output (or REST pulls on their own)."""
     units: list[Unit] = []
     ignored: list[str] = []
-    data = read_members(export, names)
+    first: bytes | Exception = b""
     for name in names:
-        raw = data[name]
+        raw = read_one(export, name)
+        first = first or raw
         kind = None if isinstance(raw, Exception) else sniff_layout(raw)
         if kind == "gh":
             units.append(Unit("gh", "", [(name, gl.parse_gh)]))
@@ -219,8 +206,7 @@ def _loose_units(export: Export, names: list[str], report: LoadReport) -> list[U
             + ", ".join(ignored[:5]) + (" ..." if len(ignored) > 5 else "")
         )
     if ignored and not units and len(names) == 1:
-        raw = data[names[0]]
-        why = _why(raw) if isinstance(raw, Exception) else _sniff_failure(raw)
+        why = _why(first) if isinstance(first, Exception) else _sniff_failure(first)
         raise ExportError(f"{names[0]}: {why}; not a GitHub export")
     return units
 
@@ -280,12 +266,11 @@ def load_github(
             f"{len(todo) - len(fresh)} files unchanged since an earlier load, not parsed again"
         )
     known_repos.update(_earlier_pull_repos(con, [m for _, m, _ in todo if m.endswith("pulls.json")]))
-    contents = read_members(export, [m for _, m, _ in fresh])
     parsed = gp.Parsed()
     ledger: list[tuple[str, int, str, int]] = []
     for i, (_, member, parser) in enumerate(fresh):
         report.files_read += 1
-        raw = contents[member]
+        raw = read_one(export, member)
         before = len(parsed.dropped)
         sizes = (len(parsed.prs), len(parsed.files), len(parsed.events))
         try:
@@ -301,6 +286,11 @@ def load_github(
         else:
             m = export.members[member]
             ledger.append((member, m.size, m.signature, n))
+            limit = get_settings().max_text_chars
+            cut = gp.cut_texts(parsed.prs[sizes[0]:], limit) + gp.cut_texts(parsed.events[sizes[2]:], limit)
+            if cut:
+                report.notes.append(f"{member}: {cut} titles or bodies over {limit:,} characters "
+                                    "cut to that length (max_text_chars)")
             report.problems += [f"{member}: {d}; those dropped" for d in parsed.dropped[before:]]
         if progress:
             progress(i + 1, len(fresh))

@@ -146,14 +146,35 @@ def as_text(v: Any) -> str | None:
     return orjson.dumps(v).decode()
 
 
+INT64_MAX = (1 << 63) - 1
+
+
 def as_int(v: Any) -> int | None:
+    """Return an integer field; ValueError (the file is skipped) when no 64-bit integer holds it."""
     if isinstance(v, bool):
         return None
-    if isinstance(v, int):
-        return v
     if isinstance(v, str) and v.isdigit():
-        return int(v)
+        v = int(v)
+    if isinstance(v, int):
+        if not -INT64_MAX <= v <= INT64_MAX:
+            raise ValueError(f"the number {str(v)[:30]}... is out of range")
+        return v
     return None
+
+
+TEXT_FIELDS = ("title", "body")
+
+
+def cut_texts(rows: list[Row], limit: int) -> int:
+    """Cut every title and body longer than `limit` characters to it; return how many were cut."""
+    cut = 0
+    for row in rows:
+        for f in TEXT_FIELDS:
+            v = row.get(f)
+            if isinstance(v, str) and len(v) > limit:
+                row[f] = v[:limit]
+                cut += 1
+    return cut
 
 
 def as_dict(v: Any) -> dict[str, Any]:

@@ -415,16 +415,26 @@ def _insert_parquet(
     if not any(Path(scratch).glob("*.parquet")):
         return
     src = f"read_parquet('{Path(scratch) / '*.parquet'}')"
-    for member, n in con.execute(
-        f"select _source_file, count(*) from {src} where ts is null or not {VALID_TS} "
-        "group by all order by 1"
+    limit = get_settings().max_text_chars
+    # strlen counts bytes (no UTF-8 decoding): a text of more bytes than the limit is measured
+    # in characters; only those are cut.
+    too_long = f"strlen(text) > {limit:d} and length(text) > {limit:d}"
+    for member, bad_ts, long_texts in con.execute(
+        f"select _source_file, count(*) filter (ts is null or not {VALID_TS}), "
+        f"count(*) filter ({too_long}) from {src} "
+        f"where ts is null or not {VALID_TS} or strlen(text) > {limit:d} group by all order by 1"
     ).fetchall():
-        report.problems.append(f"{member[strip:]}: {n} messages without a valid ts; those dropped")
+        if bad_ts:
+            report.problems.append(f"{member[strip:]}: {bad_ts} messages without a valid ts; those dropped")
+        if long_texts:
+            report.notes.append(f"{member[strip:]}: {long_texts} messages over {limit:,} characters "
+                                "cut to that length (max_text_chars)")
     if redact_key is not None:
         src = redact.redact_messages(con, f"(select * from {src} where {VALID_TS})", redact_key)
     con.execute(
         f"""insert into raw.slack_messages by name
-        select * exclude (_source_file),
+        select * exclude (_source_file) replace (
+                   case when {too_long} then left(text, {limit:d}) else text end as text),
                substr(_source_file, ?) as _source_file,
                ?::varchar as _load_id, ?::timestamptz as _loaded_at,
                hash(subtype, "user", text, thread_ts, reply_count, edited_ts, files, reactions,
