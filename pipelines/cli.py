@@ -144,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception as e:  # the one-line reason; tracebacks are for developers
+        if _interrupted(e):  # Ctrl-C or SIGTERM inside a DuckDB query
+            print("interrupted; the database is as it was", file=sys.stderr)
+            return EXIT_FAILED
         from pipelines.db import BuildError, BusyError, DiskFullError
         from pipelines.exports import ExportError
         from pipelines.forget import ForgetError
@@ -157,15 +160,20 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+def _interrupted(e: BaseException) -> bool:
+    """Tell whether `e` is DuckDB's answer to a KeyboardInterrupt during a query."""
+    while e is not None:
+        if type(e).__name__ == "InterruptException" or str(e) == "Query interrupted":
+            return True
+        e = e.__cause__ or e.__context__  # type: ignore[assignment]
+    return False
+
+
 def _stop_on_sigterm() -> None:
     """Treat SIGTERM (systemd's stop, Prefect's cancellation) as Ctrl-C: clean up, then exit."""
-    import signal
+    from pipelines.parallel import install_stop_handlers
 
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, stop)
+    install_stop_handlers()
 
 
 def _report(r: LoadReport) -> int:

@@ -15,6 +15,7 @@ started for the call. The default, `local`, uses a process pool.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -50,14 +51,18 @@ def map_batches(fn: Callable[[T], R], batches: Iterable[T], workers: int) -> Ite
         yield from map(fn, todo)
         return
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         pending: set[Future[R]] = set()
         it = iter(todo)
         window = 2 * workers
-        for batch in it:
-            pending.add(pool.submit(fn, batch))
-            if len(pending) >= window:
-                break
+        # The first submits start the workers: a stop in the middle of handing a new process
+        # its start-up data makes it die with a traceback; the stop waits until they are up.
+        with deferred_stops():
+            for batch in it:
+                pending.add(pool.submit(fn, batch))
+                if len(pending) >= window:
+                    break
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
@@ -65,6 +70,63 @@ def map_batches(fn: Callable[[T], R], batches: Iterable[T], workers: int) -> Ite
                 if nxt is not None:
                     pending.add(pool.submit(fn, nxt))
                 yield fut.result()
+
+
+PR_SET_PDEATHSIG = 1
+_stops = {"deferred": 0, "pending": False}
+
+
+def install_stop_handlers() -> None:
+    """Make SIGINT and SIGTERM raise KeyboardInterrupt, except inside `deferred_stops()`.
+
+    SIGTERM is what systemd and Prefect's cancellation send: handled like
+    Ctrl-C, so every `finally` runs and the private copy and scratch go.
+    """
+    import signal
+    import threading
+
+    def stop(signum: int, frame: object) -> None:
+        if _stops["deferred"]:
+            _stops["pending"] = True
+            return
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+
+
+@contextlib.contextmanager
+def deferred_stops() -> Iterator[None]:
+    """Hold a stop signal until the block ends (then raise KeyboardInterrupt)."""
+    _stops["deferred"] += 1
+    try:
+        yield
+    finally:
+        _stops["deferred"] -= 1
+    if not _stops["deferred"] and _stops["pending"]:
+        _stops["pending"] = False
+        raise KeyboardInterrupt
+
+
+def die_with_parent(parent: int) -> None:
+    """Make this worker end when the process that started it dies (even by SIGKILL).
+
+    Without it, a killed ingest left its parse workers (and through them
+    multiprocessing's resource tracker) running for as long as they pleased,
+    holding the export open. Linux only; elsewhere workers end at their next
+    batch, when the pool's pipe is gone.
+    """
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the line above: nobody to wait for
+        os._exit(1)
 
 
 def map_batches_dask(

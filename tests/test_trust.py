@@ -7,18 +7,25 @@ bytes really inflated; crashes leave nothing behind for long; edges get one line
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from pipelines.cli import main
@@ -337,3 +344,127 @@ def test_a_pr_number_beyond_64_bits_skips_that_file_only(
     assert "skipped: bad.json: the number 9223372036854775808... is out of range; skipped" in err
     assert "Traceback" not in "\n".join(err)
     assert query(db, "select number from raw.github_pull_requests order by number")["number"].to_list() == [7, 8, 9]
+
+
+# --- crashes leave nothing for long -----------------------------------------------------------
+
+KILL_SCRIPT = """
+import sys
+from pipelines.sources import slack
+slack.PARALLEL_MIN_BYTES = 0  # parse on worker processes even for this small export
+from pipelines.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.fixture(scope="module")
+def big_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """About 60,000 messages in 120 day files (an ingest of a few seconds, on workers); their count."""
+    root = tmp_path_factory.mktemp("big")
+    e = build_workspace(SlackExport(root / "export"))
+    words = " ".join(f"word{i}" for i in range(30))
+    for d in range(120):
+        day = f"2024-{1 + d // 28:02d}-{1 + d % 28:02d}"
+        e.day("general", day, [
+            msg(("U1", "U2")[i % 2], f"{words} {d}-{i}", ts(day, 8 + i // 60, i % 60, micros=i + 1))
+            for i in range(500)
+        ])
+    reference = _start(["ingest", "slack", str(e.root), "--db", str(root / "ref.duckdb")], root)
+    assert reference.wait(timeout=300) == 0
+    return e.root, int(query(root / "ref.duckdb", "select count(*) from raw.slack_messages").item())
+
+
+def _start(args: list[str], folder: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "ASYNCPULSE_WORKERS": "2", "ASYNCPULSE_BATCH_BYTES": str(1 << 20),
+           "ASYNCPULSE_SETTINGS": str(folder / "none.toml")}
+    return subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=folder)
+
+
+def _descendants(pid: int) -> list[int]:
+    try:
+        return [c.pid for c in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _alive(pids: list[int]) -> list[int]:
+    out = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                out.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def _wait_gone(pids: list[int], seconds: float = 20) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while _alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return _alive(pids)
+
+
+@pytest.mark.parametrize("signal_", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+@pytest.mark.parametrize("command", ["ingest", "build"])
+@pytest.mark.parametrize("after", [0.6, 2.0])
+def test_a_killed_writer_leaves_nothing_after_the_next_run(
+    signal_: signal.Signals, command: str, after: float, big_export: tuple[Path, int],
+    tmp_path: Path,
+) -> None:
+    export, messages = big_export
+    data = tmp_path / "data"
+    data.mkdir()
+    db = data / "db.duckdb"
+    ingest = ["ingest", "slack", str(export), "--db", str(db)]
+    if command == "build":
+        first = _start(ingest, tmp_path)
+        assert first.wait(timeout=300) == 0, first.communicate()[1]
+    victim = _start(ingest if command == "ingest" else ["build", "--db", str(db)], tmp_path)
+    seen: set[int] = set()
+    deadline = time.monotonic() + after
+    while time.monotonic() < deadline and victim.poll() is None:
+        seen |= set(_descendants(victim.pid))
+        time.sleep(0.05)
+    seen |= set(_descendants(victim.pid))
+    victim.send_signal(signal_)
+    code = victim.wait(timeout=120)
+    err = victim.communicate()[1]
+    if signal_ == signal.SIGTERM:  # stopped with one line, or it had finished first
+        assert "Traceback" not in err, err
+        last = err.splitlines()[-1]
+        assert (code, last) == (1, "interrupted; the database is as it was") or \
+            last.startswith(("slack: ok", "built ")), (code, err)
+    assert _wait_gone(sorted(seen)) == [], "processes outlived the writer"
+    again = _start(ingest if command == "ingest" else ["build", "--db", str(db)], tmp_path)
+    assert again.wait(timeout=300) == 0, again.communicate()[1]
+    assert sorted(p.name for p in data.iterdir()) == ["db.duckdb", "db.duckdb.lock"]
+    assert query(db, "select count(*) from raw.slack_messages").item() == messages
+
+
+def test_the_private_copy_and_scratch_are_owner_only_from_their_first_byte(
+    big_export: tuple[Path, int], tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    db = data / "db.duckdb"
+    victim = _start(["ingest", "slack", str(big_export[0]), "--db", str(db), "--redact"], tmp_path)
+    modes: dict[str, int] = {}
+    texts: set[str] = set()
+    while victim.poll() is None:
+        for p in data.rglob("*"):
+            with contextlib.suppress(FileNotFoundError):
+                modes.setdefault(p.relative_to(data).as_posix(), p.stat().st_mode & 0o777)
+                if p.suffix == ".parquet" and p.stat().st_size:
+                    with contextlib.suppress(OSError, pa.ArrowInvalid):
+                        t = pq.read_table(p, columns=["text"])
+                        texts |= {x for x in t.column("text").to_pylist() if x is not None}
+        time.sleep(0.02)
+    assert victim.returncode == 0, victim.communicate()[1]
+    scratch = [n for n in modes if n.endswith(".parquet")]
+    copies = [n for n in modes if n.endswith(".tmp")]
+    assert scratch and copies, f"the test saw no scratch or copy: {sorted(modes)}"
+    loose = {n: oct(m) for n, m in modes.items() if m & 0o077}
+    assert loose == {}, "readable by others"
+    assert texts == set(), "the scratch held text --redact drops"

@@ -213,7 +213,8 @@ def _selected(conv: dict[str, Any], s: Settings) -> bool:
 
 
 def iter_day_batches(
-    export: Export, layout: SlackLayout, seen: set[tuple[str, str]], s: Settings, out_dir: Path
+    export: Export, layout: SlackLayout, seen: set[tuple[str, str]], s: Settings, out_dir: Path,
+    redact_key: bytes | None = None,
 ) -> tuple[list[DayBatch], int]:
     """Group the day files still to parse into batches of about `batch_bytes`.
 
@@ -240,17 +241,21 @@ def iter_day_batches(
             current.append((layout.root + r, conv["id"], m.size, m.signature))
             size += m.size
             if size >= s.batch_bytes:
-                batches.append(_batch(export, current, out_dir, len(batches)))
+                batches.append(_batch(export, current, out_dir, len(batches), redact_key))
                 current, size = [], 0
     if current:
-        batches.append(_batch(export, current, out_dir, len(batches)))
+        batches.append(_batch(export, current, out_dir, len(batches), redact_key))
     return batches, already
 
 
-def _batch(export: Export, files: list[tuple[str, str, int, str]], out_dir: Path, n: int) -> DayBatch:
+def _batch(
+    export: Export, files: list[tuple[str, str, int, str]], out_dir: Path, n: int,
+    redact_key: bytes | None,
+) -> DayBatch:
     from pipelines.sources.slack_parse import DayBatch
 
-    return DayBatch(str(export.path), export.kind, tuple(files), str(out_dir / f"batch-{n:06d}.parquet"))
+    return DayBatch(str(export.path), export.kind, tuple(files), str(out_dir / f"batch-{n:06d}.parquet"),
+                    redact_key)
 
 
 def settings_key(s: Settings) -> str:
@@ -302,13 +307,13 @@ def load_slack(
         ).fetchall()}
         seen = {(m, sig) for m, sig in seen if m not in clear}
     with tempfile.TemporaryDirectory(prefix=_scratch_prefix(con), dir=scratch_dir(con)) as scratch:
-        batches, already = iter_day_batches(export, layout, seen, s, Path(scratch))
+        batches, already = iter_day_batches(export, layout, seen, s, Path(scratch), key)
         if already:
             report.notes.append(
                 f"{already} day files unchanged since an earlier load, not parsed again"
             )
         ledger = _parse_batches(batches, report, len(layout.root), s, progress)
-        _insert_parquet(con, scratch, report, len(layout.root), key)
+        _insert_parquet(con, scratch, report, len(layout.root))
     if not ledger and not users and report.files_skipped:
         raise ExportError(f"{path}: nothing in it could be read ({report.problems[0]})")
     a, r = resolve_message_keys(con, report)
@@ -405,12 +410,11 @@ VALID_TS = r"regexp_full_match(ts, '\d{1,12}(\.\d{1,9})?')"
 
 def _insert_parquet(
     con: duckdb.DuckDBPyConnection, scratch: str, report: LoadReport, strip: int,
-    redact_key: bytes | None = None,
 ) -> None:
     """Append every parsed batch to raw.slack_messages in one parallel insert.
 
-    Rows without a valid ts are dropped here and reported per file. With a
-    `redact_key`, text is replaced by what the metrics need (pipelines.redact).
+    Rows without a valid ts are dropped here and reported per file. Under
+    `--redact` the batches hold no text already (the parse workers dropped it).
     """
     if not any(Path(scratch).glob("*.parquet")):
         return
@@ -429,8 +433,6 @@ def _insert_parquet(
         if long_texts:
             report.notes.append(f"{member[strip:]}: {long_texts} messages over {limit:,} characters "
                                 "cut to that length (max_text_chars)")
-    if redact_key is not None:
-        src = redact.redact_messages(con, f"(select * from {src} where {VALID_TS})", redact_key)
     con.execute(
         f"""insert into raw.slack_messages by name
         select * exclude (_source_file) replace (
@@ -443,8 +445,6 @@ def _insert_parquet(
         from {src} where {VALID_TS}""",
         [strip + 1, report.load_id, report.started_at],
     )
-    if redact_key is not None:
-        con.execute(f"drop table {src}")
 
 
 def resolve_message_keys(con: duckdb.DuckDBPyConnection, report: LoadReport) -> tuple[int, int]:

@@ -69,6 +69,9 @@ class DayBatch:
     kind: str
     files: tuple[tuple[str, str, int, str], ...]
     out: str
+    # With `--redact`, the worker drops the text before writing `out` (pipelines.redact): the
+    # scratch file never holds what the database will not.
+    redact_key: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -262,6 +265,8 @@ def parse_day_batch(batch: DayBatch) -> BatchResult:
             gc.enable()
     if table is None:
         return BatchResult(None, 0, outcomes)
+    if batch.redact_key is not None:
+        table = _redact(table, batch.redact_key)
     # Uncompressed: the file lives for seconds on the same disk; encoding is what we want
     # done in parallel here, not compression.
     # Free text (text, files, reactions) gets neither a dictionary nor min/max statistics:
@@ -269,6 +274,20 @@ def parse_day_batch(batch: DayBatch) -> BatchResult:
     pq.write_table(table, batch.out, compression="none", use_dictionary=SHORT_COLUMNS,
                    write_statistics=SHORT_COLUMNS)
     return BatchResult(batch.out, table.num_rows, outcomes)
+
+
+def _redact(table: pa.Table, key: bytes) -> pa.Table:
+    """Return the batch with text dropped and the flags the metrics need kept (pipelines.redact)."""
+    import duckdb
+
+    from pipelines import redact
+
+    con = duckdb.connect()
+    try:
+        con.register("_batch", table)
+        return con.sql(f"from {redact.redact_messages(con, '_batch', key)}").to_arrow_table()
+    finally:
+        con.close()
 
 
 def _parse_day_batch(batch: DayBatch) -> tuple[pa.Table | None, list[FileOutcome]]:
