@@ -81,6 +81,7 @@ def connect_writer(path: Path) -> duckdb.DuckDBPyConnection:
         },
     )
     con.execute("set global TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")  # it writes to stdout
     return con
 
 
@@ -106,6 +107,8 @@ def connect_reader(path: Path, timeout_seconds: float = 60) -> duckdb.DuckDBPyCo
     try:
         # global: cursors and later connections to this instance start in UTC too
         con.execute("set global TimeZone = 'UTC'")
+        # DuckDB's progress bar writes to stdout: into `sql --format csv` output.
+        con.execute("set enable_progress_bar = false")
         # enable_external_access=false still lets a query read and write the database's own
         # file and WAL (DuckDB allows those paths): `copy ... to '<db>'` would destroy it.
         # With the local file system off, no statement reaches any file; the database itself

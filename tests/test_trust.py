@@ -468,3 +468,78 @@ def test_the_private_copy_and_scratch_are_owner_only_from_their_first_byte(
     loose = {n: oct(m) for n, m in modes.items() if m & 0o077}
     assert loose == {}, "readable by others"
     assert texts == set(), "the scratch held text --redact drops"
+
+
+# --- a full disk gets one line ----------------------------------------------------------------
+
+
+def test_too_little_free_space_for_the_copy_is_refused_before_copying(
+    built_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pipelines import db as dbmod
+
+    db = tmp_path / "db.duckdb"
+    shutil.copyfile(built_db, db)
+    before = tree(tmp_path)
+    size = db.stat().st_size
+    real = shutil.disk_usage
+
+    def nearly_full(path: Any) -> Any:
+        return real(path)._replace(free=size)  # the copy fits, the tenth more does not
+
+    monkeypatch.setattr(dbmod.shutil, "disk_usage", nearly_full)
+    assert main(["build", "--db", str(db)]) == 1
+    assert capsys.readouterr().err == (
+        f"asyncpulse: {tmp_path}: {size / 2**20:,.1f} MiB free, but writing db.duckdb needs a copy "
+        f"of it ({size / 2**20:,.1f} MiB and a tenth more); the database is as it was\n")
+    assert tree(tmp_path) == {**before, "db.duckdb.lock": tree(tmp_path)["db.duckdb.lock"]}
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 24 MiB file system of its own (tmpfs; root only), unmounted after."""
+    where = tmp_path / "disk"
+    where.mkdir()
+    if os.geteuid() != 0 or subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(where)], capture_output=True
+    ).returncode != 0:
+        pytest.skip("mounting a small file system needs root")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_a_disk_that_fills_up_during_ingest_gets_one_line_and_loses_nothing(
+    small_disk: Path, big_export: tuple[Path, int], tmp_path: Path
+) -> None:
+    db = small_disk / "db.duckdb"
+    first = _start(["ingest", "slack", str(make_workspace(tmp_path / "small")), "--db", str(db)],
+                   tmp_path)
+    assert first.wait(timeout=120) == 0, first.communicate()[1]
+    before = tree(small_disk)
+    filler = small_disk / "filler"  # leave room for the copy, not for 60,000 more messages
+    free = shutil.disk_usage(small_disk).free
+    filler.write_bytes(bytes(free - 2 * db.stat().st_size - (1 << 20)))
+    big = _start(["ingest", "slack", str(big_export[0]), "--db", str(db)], tmp_path)
+    code = big.wait(timeout=300)
+    err = big.communicate()[1]
+    assert (code, err.splitlines()[-1]) == (1, (
+        f"asyncpulse: {small_disk}: the disk filled up while writing db.duckdb; the database is "
+        "as it was (free some space and run again)")), err
+    assert "Traceback" not in err
+    filler.unlink()
+    assert tree(small_disk) == before
+    assert query(db, "select count(*) from raw.slack_messages").item() == FACTS["messages"]
+
+
+@pytest.mark.parametrize("signal_", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_stopping_a_running_query_prints_one_line(
+    signal_: signal.Signals, built_db: Path, tmp_path: Path
+) -> None:
+    q = _start(["sql", "select count(*) from range(1000000000000)", "--db", str(built_db)], tmp_path)
+    time.sleep(2.5)  # well inside the query (start-up takes about a second)
+    q.send_signal(signal_)
+    assert q.wait(timeout=60) == 1
+    assert q.communicate() == ("", "interrupted; the database is as it was\n")
