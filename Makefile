@@ -8,6 +8,9 @@ PORT    ?= 8501
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
+# A run without a Prefect server starts a temporary one; on a busy 2-core machine it can take
+# longer than Prefect's 20 s default to answer.
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 
 .PHONY: demo test lint bench install clean screenshots
 

@@ -21,6 +21,8 @@ if "ASYNCPULSE_SHARED_DATA" in os.environ:
 # Telemetry off and Prefect kept inside the test run, whatever the caller's environment.
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
+# The temporary Prefect server of a flow run without one: slow to start on a loaded machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 
 def ts(day: str, hh: int, mm: int = 0, ss: int = 0, micros: int = 0) -> str:
