@@ -543,9 +543,8 @@ def thread_messages(thread_id: str) -> pl.DataFrame | None:
                pm.tz,
                {local} as local_time,
                case when not pm.has_known_tz then null
-                    else (pm.workdays_mask >> (isodow(timezone(pm.tz, e.event_at)) - 1)) & 1 = 1
-                         and epoch(timezone(pm.tz, e.event_at)::time) >= pm.work_start_s
-                         and epoch(timezone(pm.tz, e.event_at)::time) < pm.work_end_s end as in_hours,
+                    else is_working(timezone(pm.tz, e.event_at), pm.work_start_s, pm.work_end_s,
+                                    pm.workdays_mask) end as in_hours,
                e.kind, e.text
         from intermediate.int_conversation_events e
         left join intermediate.int_people__matched pm using (person_id)
@@ -629,7 +628,7 @@ def overlap_matrix(f: Filters, group_by: Literal["team", "tz"]) -> pl.DataFrame 
             from days, ref where (workdays_mask >> (isodow(day) - 1)) & 1 = 1),
         shared as (
             select a.pid as pa, b.pid as pb,
-                   sum(epoch(least(a.e, b.e)) - epoch(greatest(a.s, b.s))) / 3600 as hours
+                   sum(us_between(greatest(a.s, b.s), least(a.e, b.e))) / 3600e6 as hours
             from win a join win b on a.s < b.e and b.s < a.e and a.s < a.e and b.s < b.e
             group by all),
         pair_overlap as (

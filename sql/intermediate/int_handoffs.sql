@@ -4,8 +4,10 @@
 --   handoff  = turn A followed by turn B; t_a = A's last event, t_b = B's first
 --   bounce   = both timezones known, UTC offsets at t_a differ by >= bounce_offset_hours,
 --              t_a inside A's working hours and outside B's; its wait is t_b - t_a
+-- Offsets are whole seconds and compared as integers (3 hours: >= 10800), so New York and
+-- Los Angeles, exactly 3 hours apart, bounce; wait_us is the wait as whole microseconds.
 with settings as (
-    select * from staging.build_settings
+    select round(bounce_offset_hours * 3600)::bigint as bounce_offset_s from staging.build_settings
 ),
 
 events as (
@@ -50,16 +52,19 @@ final as (
         h.t_a,
         h.t_b,
         seconds_between(h.t_a, h.t_b) / 3600.0                        as wait_hours,
+        us_between(h.t_a, h.t_b)                                      as wait_us,
         least(h.person_a, h.person_b) || ' ↔ ' || greatest(h.person_a, h.person_b) as pair,
         a.tz                                                          as tz_a,
         b.tz                                                          as tz_b,
-        utc_offset_hours(a.tz, h.t_a)                                 as offset_a_hours,
-        utc_offset_hours(b.tz, h.t_a)                                 as offset_b_hours,
+        utc_offset_s(a.tz, h.t_a)                                     as offset_a_s,
+        utc_offset_s(b.tz, h.t_a)                                     as offset_b_s,
+        utc_offset_s(a.tz, h.t_a) / 3600                              as offset_a_hours,
+        utc_offset_s(b.tz, h.t_a) / 3600                              as offset_b_hours,
         is_working(timezone(a.tz, h.t_a), a.work_start_s, a.work_end_s, a.workdays_mask) as a_working,
         is_working(timezone(b.tz, h.t_a), b.work_start_s, b.work_end_s, b.workdays_mask) as b_working,
         coalesce(
             a.tz is not null and b.tz is not null
-            and abs(utc_offset_hours(a.tz, h.t_a) - utc_offset_hours(b.tz, h.t_a)) >= s.bounce_offset_hours
+            and abs(utc_offset_s(a.tz, h.t_a) - utc_offset_s(b.tz, h.t_a)) >= s.bounce_offset_s
             and is_working(timezone(a.tz, h.t_a), a.work_start_s, a.work_end_s, a.workdays_mask)
             and not is_working(timezone(b.tz, h.t_a), b.work_start_s, b.work_end_s, b.workdays_mask),
             false)                                                    as is_bounce

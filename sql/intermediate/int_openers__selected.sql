@@ -31,7 +31,7 @@ direct_openers as (
     select d.* exclude (previous_at)
     from direct d cross join settings s
     where not d.is_reply
-      and (d.previous_at is null or seconds_between(d.previous_at, d.sent_at) >= s.opener_silence_minutes * 60)
+      and (d.previous_at is null or us_between(d.previous_at, d.sent_at) >= s.opener_silence_minutes::bigint * 60000000)
 ),
 
 -- the two branches are disjoint (channels, direct messages) and a message is one row

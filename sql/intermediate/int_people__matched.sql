@@ -54,8 +54,9 @@ final as (
         case when p.file_tz is not null then 'people file'
              when i.source_tz is not null then 'slack' end   as tz_source,
         coalesce(p.file_tz, i.source_tz) is not null         as has_known_tz,
-        epoch(coalesce(p.work_start, s.work_start))::integer as work_start_s,
-        epoch(coalesce(p.work_end, s.work_end))::integer     as work_end_s,
+        -- whole seconds after midnight, integers (a time's epoch() is a double)
+        (epoch_us(coalesce(p.work_start, s.work_start)) // 1000000)::integer as work_start_s,
+        (epoch_us(coalesce(p.work_end, s.work_end)) // 1000000)::integer     as work_end_s,
         coalesce(p.workdays_mask, workdays_mask(s.workdays)) as workdays_mask,
         case when p.work_start is not null or p.work_end is not null or p.workdays_mask is not null
              then 'people file' else 'default' end           as schedule_source,

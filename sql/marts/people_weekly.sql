@@ -72,11 +72,11 @@ flagged as (
            is_working(s.local_at, s.work_start_s, s.work_end_s, s.workdays_mask)   as in_hours,
            ((s.workdays_mask >> (isodow(s.local_at) - 1)) & 1) = 1                   as on_workday,
            s.previous_person_no is not null and s.previous_person_no <> s.person_no as is_reply_to_other,
-           seconds_between(s.previous_at, s.sent_at) <= st.fast_reply_minutes * 60 as is_fast,
+           us_between(s.previous_at, s.sent_at) <= st.fast_reply_minutes::bigint * 60000000 as is_fast,
            -- a new burst when the person's previous message is checkin_gap_minutes or more before
            -- (or on another local day)
            s.own_previous_at is null
-             or seconds_between(s.own_previous_at, s.sent_at) >= st.checkin_gap_minutes * 60
+             or us_between(s.own_previous_at, s.sent_at) >= st.checkin_gap_minutes::bigint * 60000000
              or s.own_previous_local_at::date <> s.local_at::date                    as starts_burst
     from sequenced s
     cross join settings st

@@ -85,9 +85,9 @@ final as (
         s.has_body, s.has_why, s.has_link, s.has_testing, s.has_risk, s.has_focus, s.has_visuals,
         s.visuals_needed,
         seconds_between(coalesce(p.ready_at, p.created_at), f.reviewed_at) / 3600.0 as time_to_first_review_hours,
-        (work_seconds(timezone(rp.tz, f.reviewed_at), rp.work_start_s, rp.work_end_s, rp.workdays_mask)
-         - work_seconds(timezone(rp.tz, coalesce(p.ready_at, p.created_at)), rp.work_start_s,
-                        rp.work_end_s, rp.workdays_mask)) / 3600.0 as time_to_first_review_work_hours,
+        (work_us(timezone(rp.tz, f.reviewed_at), rp.work_start_s, rp.work_end_s, rp.workdays_mask)
+         - work_us(timezone(rp.tz, coalesce(p.ready_at, p.created_at)), rp.work_start_s,
+                   rp.work_end_s, rp.workdays_mask)) / 3600e6 as time_to_first_review_work_hours,
         coalesce(r.review_rounds, 0)                                as review_rounds,
         coalesce(t.bounces, 0)                                      as bounces,
         coalesce(t.bounce_wait_hours, 0)                            as bounce_wait_hours,

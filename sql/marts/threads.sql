@@ -62,7 +62,7 @@ handoffs as (
            count(*) filter (is_bounce)                       as bounces,
            -- summed as whole microseconds: a sum of doubles depends on the order rows arrive in,
            -- and the same data must give the same figure on every build
-           coalesce(sum(round(wait_hours * 3600e6)::bigint) filter (is_bounce) / 3600e6, 0)
+           coalesce(sum(wait_us) filter (is_bounce) / 3600e6, 0)
                                                              as bounce_wait_hours
     from intermediate.int_handoffs
     group by thread_id
@@ -85,9 +85,9 @@ final as (
         coalesce(w.participants, 0)                                   as participants,
         greatest(seconds_between(o.opened_at, coalesce(t.last_at, o.opened_at)), 0) / 3600.0 as span_hours,
         seconds_between(o.opened_at, r.replied_at) / 3600.0              as first_reply_hours,
-        (work_seconds(timezone(p.tz, r.replied_at), p.work_start_s, p.work_end_s, p.workdays_mask)
-         - work_seconds(timezone(p.tz, o.opened_at), p.work_start_s, p.work_end_s, p.workdays_mask))
-            / 3600.0                                                  as first_reply_work_hours,
+        (work_us(timezone(p.tz, r.replied_at), p.work_start_s, p.work_end_s, p.workdays_mask)
+         - work_us(timezone(p.tz, o.opened_at), p.work_start_s, p.work_end_s, p.workdays_mask))
+            / 3600e6                                                  as first_reply_work_hours,
         coalesce(h.handoffs, 0)                                       as handoffs,
         coalesce(h.bounces, 0)                                        as bounces,
         coalesce(h.bounce_wait_hours, 0)                              as bounce_wait_hours,
