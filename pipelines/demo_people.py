@@ -221,9 +221,3 @@ def random_work_time(p: Person, day: date, rng: random.Random) -> datetime | Non
         return None
     span = (w[1] - w[0]).total_seconds()
     return w[0] + timedelta(seconds=rng.uniform(0.02, 0.97) * span)
-
-
-def utc_offset_hours(p: Person, at: datetime) -> float:
-    """Return `p`'s UTC offset in hours at `at` (DST included)."""
-    off = at.astimezone(p.zone).utcoffset()
-    return off.total_seconds() / 3600 if off else 0.0

@@ -77,3 +77,43 @@ def tree(root: Path) -> dict[str, str]:
 def leftovers(database: Path) -> list[str]:
     """Return the names of writer copies (`.<db>.<pid>.tmp`, and their WAL) left beside `database`."""
     return sorted(p.name for p in database.parent.glob(f".{database.name}.*.tmp*"))
+
+
+# References to a person that are NULL by definition: who replied or reviewed first when nobody
+# did, and who opened a thread a bot opened (a bot's alert that people answer has no person).
+NULLABLE_IDS = frozenset({"first_replier_person_id", "first_reviewer_person_id", "opener_person_id"})
+
+
+def mart_problems(database: Path) -> list[str]:
+    """Check every table of the marts schema; return one line per broken rule (none: []).
+
+    * a duration column (`*_hours`, waits, spans) is never negative;
+    * no timestamp or date is before 1970 (gh's 0001-01-01 is no date);
+    * every id column (`id`, `*_id`) is non-NULL, but for NULLABLE_IDS.
+    """
+    from pipelines.db import connect_reader
+
+    con = connect_reader(database)
+    try:
+        columns = con.execute("""
+            select table_name, column_name, data_type from information_schema.columns
+            where table_schema = 'marts' order by table_name, ordinal_position""").fetchall()
+        assert columns, f"{database}: no marts built"
+        problems: list[str] = []
+        for table, col, dtype in columns:
+            name, where = col.lower(), f"marts.{table}.{col}"
+            rule = None
+            numeric = dtype in ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "HUGEINT") or dtype.startswith("DECIMAL")
+            if numeric and (name.endswith("_hours") or "wait" in name or "span" in name):
+                rule = f'"{col}" < 0', "negative"
+            elif dtype in ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE"):
+                rule = f"\"{col}\" < TIMESTAMPTZ '1970-01-01 00:00:00+00'", "before 1970"
+            elif (name == "id" or name.endswith("_id")) and name not in NULLABLE_IDS:
+                rule = f'"{col}" is null', "NULL"
+            if rule is not None:
+                (n,) = con.execute(f'select count(*) from marts."{table}" where {rule[0]}').fetchall()[0]
+                if n:
+                    problems.append(f"{where}: {n} rows {rule[1]}")
+        return problems
+    finally:
+        con.close()

@@ -47,7 +47,7 @@ conversation as (
         case when e.kind = 'review' then upper(e.review_state) end        as review_state,
         e.author_login,
         coalesce(u.is_bot, false)                                         as author_is_bot,
-        try_cast(e."at" as timestamptz)                                   as "at",
+        export_time(e."at")                                               as "at",
         coalesce(e.body, '')                                              as body,
         coalesce(e.url, p.url)                                            as url,
         e.path,
@@ -56,8 +56,9 @@ conversation as (
     from events e
     left join prs p on p.repo = e.repo and p.number = e.number
     left join users u on u.login_key = lower(e.author_login)
-    -- a pending review is a draft only its author sees; it has no submitted time
-    where try_cast(e."at" as timestamptz) is not null
+    -- a pending review is a draft only its author sees; it has no submitted time (and an
+    -- event dated 0001-01-01 or before 1970 has none either: export_time)
+    where export_time(e."at") is not null
       and (e.kind <> 'review' or coalesce(upper(e.review_state), '') <> 'PENDING')
       -- /issues/comments holds issues' comments too: keep those on PRs
       and (e.kind <> 'comment' or coalesce(e.is_pull_request, false) or p.pr_id is not null)

@@ -1,4 +1,6 @@
 -- grain: one row per pull request (repo, number); pr_id = 'github:<owner/repo>#<number>'
+-- Times through export_time: gh's 0001-01-01T00:00:00Z ("no date") and anything before 1970
+-- are NULL, so an unmerged PR has no merged_at rather than one 2,000 years ago.
 with prs as (
     select * from raw.github_pull_requests
 ),
@@ -13,7 +15,7 @@ users as (
 
 -- when a PR left draft: its first ready_for_review, where the export has timeline events
 ready as (
-    select repo, number, min(try_cast("at" as timestamptz)) as ready_event_at
+    select repo, number, min(export_time("at")) as ready_event_at
     from raw.github_events
     where kind = 'ready_for_review'
     group by all
@@ -28,19 +30,19 @@ final as (
         coalesce(u.is_bot, false)                                        as author_is_bot,
         p.title,
         coalesce(p.body, '')                                             as body,  -- gh says '', REST null
-        try_cast(p.created_at as timestamptz)                            as created_at,
+        export_time(p.created_at)                                        as created_at,
         case when coalesce(p.is_draft, false) then null
-             else coalesce(r.ready_event_at, try_cast(p.created_at as timestamptz)) end as ready_at,
-        try_cast(p.closed_at as timestamptz)                             as closed_at,
-        try_cast(p.merged_at as timestamptz)                             as merged_at,
+             else coalesce(r.ready_event_at, export_time(p.created_at)) end as ready_at,
+        export_time(p.closed_at)                                         as closed_at,
+        export_time(p.merged_at)                                         as merged_at,
         coalesce(p.is_draft, false)                                      as is_draft,
         coalesce(p.labels, [])                                           as labels,
         p.url,
         list_transform(f.files, lambda x: x.path)                             as files,
         coalesce(p.additions, list_sum(list_transform(f.files, lambda x: x.additions))) as additions,
         coalesce(p.deletions, list_sum(list_transform(f.files, lambda x: x.deletions))) as deletions,
-        case when p.merged_at is not null then 'merged'
-             when p.closed_at is not null then 'closed'
+        case when export_time(p.merged_at) is not null then 'merged'
+             when export_time(p.closed_at) is not null then 'closed'
              when coalesce(p.is_draft, false) then 'draft'
              else 'open' end                                             as state,
         r.ready_event_at is not null                                     as has_ready_event,
