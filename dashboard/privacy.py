@@ -22,7 +22,7 @@ KEY = "privacy"
 HIDDEN = "— hidden —"
 # Columns that hold a person, and columns that hold what people wrote.
 PERSON_COLUMNS = frozenset({
-    "person", "person_id", "display_name", "author", "person_a", "person_b", "opener_person_id",
+    "person", "person_id", "display_name", "author", "author_name", "person_a", "person_b", "opener_person_id",
     "first_replier_person_id", "author_person_id", "first_reviewer_person_id", "reviewer",
 })
 TEXT_COLUMNS = frozenset({"text", "title", "body", "message"})

@@ -478,7 +478,7 @@ def worst_pull_requests(f: Filters, limit: int = 20) -> pl.DataFrame | None:
     if not has("marts.pull_requests"):
         return None
     return query(f"""{SCOPE}
-        select pr_id, repo, number, title, author, quality, review_rounds,
+        select pr_id, repo, number, title, coalesce(author_name, author) as author, quality, review_rounds,
                time_to_first_review_hours,
                concat_ws(' · ', 'quality ' || quality || '/100',
                          review_rounds || (case when review_rounds = 1 then ' review round' else ' review rounds' end),

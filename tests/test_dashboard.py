@@ -314,6 +314,13 @@ def test_pr_payoff_agrees_with_the_mart(demo_db: Path, monkeypatch: pytest.Monke
     assert worst is not None and len(worst) == 20
     assert worst["quality"].is_sorted()
     assert all(w.startswith(f"quality {q}/100") for w, q in worst.select("why", "quality").iter_rows())
+    # PRs are shown by their author's name (the mart's `author` is the login)
+    people = query(demo_db, """select p.pr_id, p.author as login, m.display_name as name
+                                 from marts.pull_requests p
+                                 join intermediate.int_people__matched m on m.person_id = p.author_person_id""")
+    shown = worst.select("pr_id", "author").join(people, on="pr_id", how="left")
+    assert shown["author"].to_list() == shown["name"].to_list()
+    assert (shown["author"] != shown["login"]).any()
 
 
 # --- privacy -----------------------------------------------------------------------------------

@@ -73,16 +73,17 @@ def pr_db(tmp_path: Path, db_path: Path) -> Path:
 
 def test_pull_requests_by_hand(pr_db: Path) -> None:
     got = query(pr_db, """
-        select repo, number, author, quality, has_body, has_why, has_link, has_testing, has_risk,
+        select repo, number, author, author_name, quality, has_body, has_why, has_link, has_testing, has_risk,
                has_focus, has_visuals, visuals_needed, round(time_to_first_review_hours, 4),
                round(time_to_first_review_work_hours, 4), review_rounds, bounces,
                round(bounce_wait_hours, 4), slack_mentions, round(time_to_merge_hours, 4),
                quality_band, is_bot_author
         from marts.pull_requests order by number""")
     assert got.rows() == [
-        ("acme/api", 1, "Ana", 100, True, True, True, True, True, True, False, None,
+        ("acme/api", 1, "alice-gh", "Ana", 100, True, True, True, True, True, True, False, None,
          17.0, 1.0, 1, 1, 7.0, 1, 25.0, "70-100", False),
-        ("acme/api", 2, "dependabot[bot]", 0, False, False, False, False, False, False, False, None,
+        # a bot is no person: no author_name
+        ("acme/api", 2, "dependabot[bot]", None, 0, False, False, False, False, False, False, False, None,
          None, None, 0, 0, 0.0, 0, None, "0-39", True),
     ]
 

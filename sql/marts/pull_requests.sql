@@ -1,4 +1,7 @@
 -- grain: one row per pull request (SPEC §3 "marts.pull_requests")
+-- author          the GitHub login, as GitHub shows it (`where author = 'leohart'` finds their PRs);
+--                  author_name the matched person's display name (GitHub's name, else the login, when
+--                  no one else matches them; NULL for a bot, which is no person)
 -- quality          0-100, the share of applicable description checks met (transforms/pr_quality.py)
 -- time_to_first_review_hours  ready_at (else created_at) -> the first review or comment by a
 --                  human other than the author; `_work_hours` counts only the reviewer's hours
@@ -77,7 +80,8 @@ final as (
     select
         p.repo,
         p.number,
-        coalesce(ap.display_name, p.author_login)                   as author,
+        p.author_login                                              as author,  -- the login, as GitHub shows it
+        ap.display_name                                             as author_name,
         p.created_at,
         p.ready_at,
         p.merged_at,
