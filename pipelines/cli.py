@@ -194,9 +194,31 @@ def cmd_ingest(args: argparse.Namespace, database: Path) -> int:
 def cmd_build(args: argparse.Namespace, database: Path) -> int:
     from pipelines import jobs
 
+    if not _anything_loaded(database):
+        print(f"asyncpulse: nothing is loaded in {database}, so there is nothing to build: load an "
+              "export first with `asyncpulse ingest slack EXPORT.zip` or `asyncpulse ingest github "
+              "PRS.json` (or `asyncpulse run --slack ... --github ...`), then build", file=sys.stderr)
+        return EXIT_FAILED
     counts = jobs.build(database, _people(args))
     print(f"built {len(counts)} relations in {database}", file=sys.stderr)
     return EXIT_OK
+
+
+def _anything_loaded(database: Path) -> bool:
+    """Say whether any export was loaded into `database` (no file: nothing)."""
+    from pipelines.db import connect_reader, fetch_row
+
+    if not database.exists():
+        return False
+    con = connect_reader(database)
+    try:
+        if not fetch_row(con, "select count(*) from duckdb_tables() "
+                              "where schema_name = 'raw' and table_name = 'loads'")[0]:
+            return False
+        return bool(fetch_row(con, "select count(*) from raw.loads "
+                                   "where status in ('ok', 'partial', 'unchanged')")[0])
+    finally:
+        con.close()
 
 
 def cmd_run(args: argparse.Namespace, database: Path) -> int:

@@ -35,6 +35,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import duckdb
 
@@ -183,26 +184,45 @@ def scratch_prefix(db: Path) -> str:
 
 @contextlib.contextmanager
 def _locked(db: Path, lock_path: Path, wait_seconds: float) -> Iterator[None]:
-    with open(lock_path, "a+") as f:
-        deadline = time.monotonic() + wait_seconds
-        told = False
-        while True:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise BusyError(
-                        f"{db}: another asyncpulse run is writing it (lock {lock_path}); try later"
-                    ) from None
-                if not told:
-                    print(f"waiting for another asyncpulse run to finish with {db} ...", file=sys.stderr)
-                    told = True
-                time.sleep(0.2)
+    """Hold an flock on `lock_path`, and remove the file (while still holding it) when done:
+    no <db>.lock is left beside the database."""
+    deadline = time.monotonic() + wait_seconds
+    told = False
+    while True:
+        f = open(lock_path, "a+")  # noqa: SIM115 - closed below, or on leaving the block
         try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.close()
+            if time.monotonic() >= deadline:
+                raise BusyError(
+                    f"{db}: another asyncpulse run is writing it (lock {lock_path}); try later"
+                ) from None
+            if not told:
+                print(f"waiting for another asyncpulse run to finish with {db} ...", file=sys.stderr)
+                told = True
+            time.sleep(0.2)
+            continue
+        # The holder removes the file before letting go: a lock taken on a file that is no
+        # longer at lock_path guards nothing, so take it again on the file that is there.
+        if _same_file(f, lock_path):
+            break
+        f.close()
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(lock_path)
+        f.close()  # lets go of the lock
+
+
+def _same_file(f: IO[str], path: Path) -> bool:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    own = os.fstat(f.fileno())
+    return (own.st_dev, own.st_ino) == (st.st_dev, st.st_ino)
 
 
 @contextlib.contextmanager

@@ -75,8 +75,10 @@ def tree(root: Path) -> dict[str, str]:
 
 
 def leftovers(database: Path) -> list[str]:
-    """Return the names of writer copies (`.<db>.<pid>.tmp`, and their WAL) left beside `database`."""
-    return sorted(p.name for p in database.parent.glob(f".{database.name}.*.tmp*"))
+    """Return the names of writer copies (`.<db>.<pid>.tmp`, and their WAL) and of a writer lock
+    (`<db>.lock`) left beside `database`: a writer that is done leaves neither."""
+    return sorted(p.name for p in [*database.parent.glob(f".{database.name}.*.tmp*"),
+                                   *database.parent.glob(f"{database.name}.lock")])
 
 
 # References to a person that are NULL by definition: who replied or reviewed first when nobody

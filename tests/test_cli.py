@@ -358,7 +358,7 @@ def _corrupt(kind: str, root: Path, workspace: Path) -> tuple[Path, str]:
     """Make a bad export of `kind`; return it and the one line the CLI must print."""
     if kind == "not an export":
         folder = _not_an_export(root, workspace)
-        return folder, "asyncpulse: not a Slack export: no users.json or channels.json in it"
+        return folder, f"asyncpulse: {folder}: not a Slack export: no users.json or channels.json in it"
     if kind == "missing path":
         p = root / "nowhere.zip"
         return p, f"asyncpulse: {p}: no such file or folder"
@@ -423,3 +423,50 @@ def test_ingest_refuses_a_zip_member_escaping_the_export(
     assert "skipped: ../../escaped.json: '..' in path" in err.splitlines()
     assert {p.name for p in tmp_path.parent.iterdir()} == before
     assert query(db, "select count(*) as n from raw.slack_messages").item() == FACTS["messages"]
+
+
+# --- a first-time user's edges ----------------------------------------------------------------
+
+
+def test_ingest_of_something_else_names_the_path_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("README.md").write_text("# a project\n")
+    Path("docs").mkdir()
+    Path("docs/metrics.md").write_text("how\n")
+    db = str(tmp_path / "db.duckdb")
+    assert run_main(["ingest", "github", "README.md", "--db", db], capsys) == (1, "", (
+        "asyncpulse: README.md: not a GitHub export (no gh pr list JSON, pulls.json or "
+        "pull_requests_*.json; found README.md)\n"))
+    assert run_main(["ingest", "slack", "docs", "--db", db], capsys) == (
+        1, "", "asyncpulse: docs: not a Slack export: no users.json or channels.json in it\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "docs"]  # no db, no lock
+
+
+def test_build_with_nothing_loaded_says_how_to_load(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "empty.duckdb"
+    line = (f"asyncpulse: nothing is loaded in {db}, so there is nothing to build: load an export "
+            "first with `asyncpulse ingest slack EXPORT.zip` or `asyncpulse ingest github PRS.json` "
+            "(or `asyncpulse run --slack ... --github ...`), then build\n")
+    assert run_main(["build", "--db", str(db)], capsys) == (1, "", line)
+    assert list(tmp_path.iterdir()) == []  # no database made, no lock left
+    # a database whose every load failed (here: made by an older build) holds nothing either
+    jobs.build(db)
+    before = digest(db)
+    assert run_main(["build", "--db", str(db)], capsys) == (1, "", line)
+    assert digest(db) == before and leftovers(db) == []
+
+
+def test_demo_leaves_no_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines.settings import get_settings
+
+    monkeypatch.setenv("ASYNCPULSE_DEMO_DIR", str(tmp_path / "demo"))
+    monkeypatch.setenv("ASYNCPULSE_DEMO_DB", str(tmp_path / "demo.duckdb"))
+    get_settings.cache_clear()
+    code, _, err = run_main(["demo", "--no-dashboard"], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo", "demo.duckdb"]

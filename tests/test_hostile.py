@@ -289,7 +289,7 @@ def _tar_dot_prefix(root: Path) -> tuple[Path, int, str]:
 def _empty_zip(root: Path) -> tuple[Path, int, str]:
     z = root / "empty.zip"
     zipfile.ZipFile(z, "w").close()
-    return z, 1, "asyncpulse: not a Slack export: no users.json or channels.json in it"
+    return z, 1, f"asyncpulse: {z}: not a Slack export: no users.json or channels.json in it"
 
 
 CORPUS: dict[str, Case] = {

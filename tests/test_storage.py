@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -286,6 +287,32 @@ def test_two_ingests_at_once_take_turns_and_both_load(tmp_path: Path) -> None:
     assert query(db, "select count(*) as n, count(distinct (conversation_id, ts)) as k "
                      "from raw.slack_messages").rows() == [(FACTS["messages"] + 2,) * 2]
     assert leftovers(db) == []
+
+
+def test_the_writer_lock_leaves_no_file_and_still_lets_one_writer_in_at_a_time(tmp_path: Path) -> None:
+    """The holder removes <db>.lock as it lets go; a waiter that got the removed file retries.
+
+    Each thread opens the lock file itself, so the threads contend as processes do (flock
+    holds per open file).
+    """
+    db = tmp_path / "lock.duckdb"
+    inside: list[int] = []
+    most = [0]
+
+    def writer() -> None:
+        for _ in range(4):
+            with dbmod.writer_lock(db):
+                inside.append(1)
+                most[0] = max(most[0], len(inside))
+                time.sleep(0.01)
+                inside.pop()
+
+    threads = [threading.Thread(target=writer) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert (most[0], inside, leftovers(db)) == (1, [], [])
 
 
 def test_a_writer_that_cannot_wait_refuses_with_one_line(

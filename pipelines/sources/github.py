@@ -148,7 +148,7 @@ def find_units(
     if not units:
         what = ", ".join(sorted(export.members)[:5]) or "nothing"
         raise ExportError(
-            f"{export.path}: not a GitHub export (no gh pr list JSON, pulls.json or "
+            f"{report.path}: not a GitHub export (no gh pr list JSON, pulls.json or "
             f"pull_requests_*.json; found {what})"
         )
     return units
@@ -207,7 +207,7 @@ def _loose_units(export: Export, names: list[str], report: LoadReport) -> list[U
         )
     if ignored and not units and len(names) == 1:
         why = _why(first) if isinstance(first, Exception) else _sniff_failure(first)
-        raise ExportError(f"{names[0]}: {why}; not a GitHub export")
+        raise ExportError(f"{export.path / names[0]}: {why}; not a GitHub export")
     return units
 
 

@@ -150,7 +150,10 @@ def guess_conversation(folder: str) -> dict[str, Any]:
 
 def iter_layout(export: Export, report: LoadReport) -> tuple[SlackLayout, list[dict[str, Any]]]:
     """Read the export's metadata and list its day files; return the layout and user rows."""
-    root = find_root(export.members)
+    try:
+        root = find_root(export.members)
+    except ExportError as e:  # name the path given, not only what is missing
+        raise ExportError(f"{report.path}: {e}") from None
     rel = {n[len(root):]: n for n in export.members if n.startswith(root)}
     users: list[dict[str, Any]] = []
     if "users.json" in rel:
