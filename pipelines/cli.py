@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import csv
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -336,16 +335,10 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], fmt: str, max_row
                 default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS,
             ).decode() + "\n"
         )
-    else:
-        import polars as pl
+    else:  # fitted to the terminal, numbers rounded for reading (pipelines/table.py)
+        from pipelines.table import render, terminal_width
 
-        df = pl.DataFrame([list(r) for r in rows], schema=names, orient="row", strict=False)
-        # Wide results scroll rather than wrap every cell into a tall column.
-        width = shutil.get_terminal_size((10_000, 24)).columns if sys.stdout.isatty() else 10_000
-        with pl.Config(tbl_rows=max_rows, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=max(width, 10_000),
-                       tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
-            print(df)
-        print(f"({len(rows)} rows)")
+        print(render(names, rows, terminal_width(), max_rows))
 
 
 PEOPLE_QUERY = """

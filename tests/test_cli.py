@@ -470,3 +470,61 @@ def test_demo_leaves_no_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     code, _, err = run_main(["demo", "--no-dashboard"], capsys)
     assert code == 0, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo", "demo.duckdb"]
+
+
+WIDE_SQL = "select 'abcdefghijklmnopqrstuvwxyz0123456789' as long_text, 1 as n, 139.325737 as x"
+
+
+def test_sql_table_fits_the_terminal_and_rounds_for_reading(
+    loaded: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "30")  # the long column gives what it must (down to 12)
+    assert run_main(["sql", WIDE_SQL, "--db", str(loaded)], capsys) == (0, (
+        "┌───────────────┬───┬────────┐\n"
+        "│ long_text     ┆ n ┆ x      │\n"
+        "╞═══════════════╪═══╪════════╡\n"
+        "│ abcdefghijkl… ┆ 1 ┆ 139.33 │\n"
+        "└───────────────┴───┴────────┘\n"
+        "(1 rows)\n"), "")
+    monkeypatch.setenv("COLUMNS", "20")  # then the columns that do not fit are left out, and named
+    assert run_main(["sql", WIDE_SQL, "--db", str(loaded)], capsys) == (0, (
+        "┌──────────────┬───┐\n"
+        "│ long_text    ┆ … │\n"
+        "╞══════════════╪═══╡\n"
+        "│ abcdefghijk… ┆ … │\n"
+        "└──────────────┴───┘\n"
+        "(1 rows; 2 more columns do not fit: n, x; select fewer, widen the terminal, "
+        "or use --format csv)\n"), "")
+    # csv and json stay exact
+    assert run_main(["sql", WIDE_SQL, "--format", "csv", "--db", str(loaded)], capsys) == (
+        0, "long_text,n,x\nabcdefghijklmnopqrstuvwxyz0123456789,1,139.325737\n", "")
+    code, out, _ = run_main(["sql", WIDE_SQL, "--format", "json", "--db", str(loaded)], capsys)
+    assert json.loads(out) == [{"long_text": "abcdefghijklmnopqrstuvwxyz0123456789", "n": 1, "x": "139.325737"}]
+
+
+@pytest.mark.parametrize("value, shown", [
+    (139.325737, "139.33"), (18.0, "18.0"), (0.034567, "0.035"), (0.5, "0.5"), (-2.004, "-2.0"),
+    (0.0, "0.0"), (0.000012345, "1.2e-05"), (17734647.123, "17734647.12"),
+])
+def test_numbers_are_rounded_for_reading(value: float, shown: str) -> None:
+    from pipelines.table import readable
+
+    assert readable(value) == shown
+
+
+def test_people_table_fits_the_terminal(
+    loaded: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jobs.build(loaded)
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run_main(["people", "--db", str(loaded)], capsys)
+    lines = out.splitlines()
+    assert code == 0 and len(lines) > 5
+    from pipelines.table import width
+
+    assert max(width(line) for line in lines[:-1]) <= 80, out
+    assert "more columns do not fit: " in lines[-1]
+    wide = max(width(line) for line in lines[:-1])
+    monkeypatch.setenv("COLUMNS", "1000")  # room for everything: every column, nothing cut
+    code, out, _ = run_main(["people", "--db", str(loaded)], capsys)
+    assert "…" not in out and out.splitlines()[-1].endswith(" rows)") and wide < len(out.splitlines()[0])
