@@ -112,3 +112,28 @@ def test_payoff_by_band(pr_db: Path) -> None:
         ("40-69", 0, 0, None, None, None),
         ("70-100", 1, 1, 1.0, 17.0, 25.0),
     ]
+
+
+def test_author_is_the_login_as_github_shows_it(tmp_path: Path, db_path: Path) -> None:
+    """`author` is the login with GitHub's own capitals; `author_name` the person's name: for
+    someone nobody matched, GitHub's name for them, else that same login (never lower-cased)."""
+    e = SlackExport(tmp_path / "slack")
+    e.json("users.json", USERS[:2])
+    e.json("channels.json", [{"id": "C1", "name": "general"}])
+    e.day("general", "2024-03-12", [msg("U1", "hi", ts("2024-03-12", 10))])
+    prs = [
+        {**PRS[0], "number": 3, "url": "https://github.com/acme/api/pull/3",
+         "author": {"login": "LeoHart"}, "reviews": [], "comments": []},
+        {**PRS[0], "number": 4, "url": "https://github.com/acme/api/pull/4",
+         "author": {"login": "Bren2010", "name": "Bren Jones"}, "reviews": [], "comments": []},
+        {**PRS[0], "number": 5, "url": "https://github.com/acme/api/pull/5", "reviews": [], "comments": []},
+    ]
+    load_workspace(db_path, e, prs, PEOPLE)
+    got = query(db_path, "select number, author, author_name, author_person_id from marts.pull_requests "
+                         "order by number")
+    assert got.rows() == [
+        (3, "LeoHart", "LeoHart", "github:leohart"),
+        (4, "Bren2010", "Bren Jones", "github:bren2010"),
+        (5, "alice-gh", "Ana", "Ana"),
+    ]
+    assert query(db_path, "select number from marts.pull_requests where author = 'LeoHart'").rows() == [(3,)]

@@ -44,6 +44,7 @@ slack_matched as (
 github as (
     -- every human login that opened, reviewed or commented, with what the export knows of it
     select l.login,
+           min(u.login) as shown_login,  -- the login as GitHub shows it (l.login is lower case)
            min(u.name)  as name,
            min(lower(nullif(u.email, ''))) as email,
            name_key(min(u.name)) as name_key
@@ -84,7 +85,7 @@ github_matched as (
     select g.login as source_id,
            coalesce(c.person, 'github:' || g.login) as person_id,
            coalesce(c.matched_by, 'github only') as matched_by,
-           coalesce(g.name, g.login) as display_name,
+           coalesce(g.name, g.shown_login, g.login) as display_name,
            g.email
     from github g
     left join (
