@@ -143,6 +143,8 @@ def writer_lock(db: Path, wait_seconds: float = 600) -> Iterator[None]:
     only (umask 077): the private copy, its WAL and the scratch batches hold
     messages from their first byte. On taking the lock, what writers killed
     earlier left beside the database is removed: nobody else can be using it.
+    The lock is an flock on `<db>.lock`, which is removed (while still held) when the
+    writer is done, so no lock file is left beside the database.
     """
     db.parent.mkdir(parents=True, exist_ok=True)
     lock_path = db.with_name(db.name + ".lock")
