@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import db
-from pipelines.exports import Export
+from pipelines.exports import Export, ExportError
 from pipelines.loads import LoadReport
 from pipelines.people import load_people
 from pipelines.progress import Progress, stderr_progress
@@ -91,6 +91,8 @@ def build_into(work: Path, people: Path | None = None) -> dict[str, int]:
 def ingest(database: Path, source: str, path: Path) -> LoadReport:
     """Load one export into `database`, atomically."""
     database = Path(database)
+    if not Path(path).exists():  # before the lock: a typo makes no data/ folder and no lock file
+        raise ExportError(f"{path}: no such file or folder")
     with db.writer_lock(database):
         report, export = _record_if_unchanged(database, source, Path(path))
         if report is not None:

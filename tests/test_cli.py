@@ -442,6 +442,10 @@ def test_ingest_of_something_else_names_the_path_given(
     assert run_main(["ingest", "slack", "docs", "--db", db], capsys) == (
         1, "", "asyncpulse: docs: not a Slack export: no users.json or channels.json in it\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "docs"]  # no db, no lock
+    # a path that is not there: one line, and not even the database's folder is made
+    assert run_main(["ingest", "slack", "typo.zip", "--db", str(tmp_path / "data" / "db.duckdb")], capsys) == (
+        1, "", "asyncpulse: typo.zip: no such file or folder\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "docs"]
 
 
 def test_build_with_nothing_loaded_says_how_to_load(
