@@ -234,11 +234,11 @@ def read_member(path: Path | str, kind: str, name: str) -> bytes:
             raise ValueError(f"corrupt ZIP member ({str(e)[:100]})") from e
     with tarfile.open(path) as tf:
         # Members are listed by their normalised name ('./users.json' -> 'users.json').
-        for info in tf:
-            if info.isfile() and posixpath.normpath(info.name) == name:
-                member = tf.extractfile(info)
+        for entry in tf:
+            if entry.isfile() and posixpath.normpath(entry.name) == name:
+                member = tf.extractfile(entry)
                 if member is not None:
-                    return _read_bounded(member, info.size, "its tar header says")
+                    return _read_bounded(member, entry.size, "its tar header says")
         raise OSError(f"{name}: not a regular file in the archive")
 
 

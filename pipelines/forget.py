@@ -116,10 +116,7 @@ def identify(con: duckdb.DuckDBPyConnection, person: str, key: bytes | None) -> 
         [linked, wanted, wanted, wanted, wanted, wanted],
     ).fetchall():
         email = (names[3] or "").lower()
-        who = claim(slack_id=uid) or emails.get(email)
-        if who is None:
-            who = Identity(names[1] or names[0] or uid)
-            found.append(who)
+        who = claim(slack_id=uid) or emails.get(email) or _new(found, names[1] or names[0] or uid)
         who.slack_ids = sorted({*who.slack_ids, uid})
         who.names = sorted({*who.names, *(n for n in names if n)})
         if email:
@@ -134,10 +131,8 @@ def identify(con: duckdb.DuckDBPyConnection, person: str, key: bytes | None) -> 
             "order by 1",
             [wanted, logins, wanted, wanted, list(emails)],
         ).fetchall():
-            who = claim(login=login) or emails.get((email or "").lower())
-            if who is None:
-                who = Identity(name or login)
-                found.append(who)
+            who = (claim(login=login) or emails.get((email or "").lower())
+                   or _new(found, name or login))
             who.github_logins = sorted({*who.github_logins, login})
             who.names = sorted({*who.names, *(n for n in (name, email) if n)})
     if "github_events" in tables and not found:  # a login seen only as an author
@@ -156,6 +151,11 @@ def identify(con: duckdb.DuckDBPyConnection, person: str, key: bytes | None) -> 
         )
     who = found[0]
     return Identity(person, who.slack_ids, who.github_logins, sorted(set(who.names)))
+
+
+def _new(found: list[Identity], person: str) -> Identity:
+    found.append(Identity(person))
+    return found[-1]
 
 
 def _label(who: Identity) -> str:
