@@ -186,7 +186,6 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.exports import ExportError
         from pipelines.forget import ForgetError
         from pipelines.people import PeopleFileError
-
         from pipelines.sources.http import FetchError
 
         known = (ExportError, BusyError, BuildError, PeopleFileError, FileNotFoundError, ForgetError,

@@ -90,8 +90,8 @@ def fetch_github_task(db: str, work: str, repo: str) -> list[dict[str, Any]]:
 @task(name="list org repos", task_run_name="list repos of {org}", **RETRIES)
 def list_org_task(db: str, org: str) -> list[str]:
     """Return owner/repo of every repository of `org`."""
-    from pipelines.sources.github_fetch import client_for, drop_folder, list_org_repos
     from pipelines.settings import get_settings
+    from pipelines.sources.github_fetch import client_for, drop_folder, list_org_repos
 
     with client_for(None, None, drop_folder(Path(db))) as c:
         return list_org_repos(c, org, get_settings().fetch.per_page)

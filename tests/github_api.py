@@ -56,7 +56,7 @@ class FakeGitHub:
         """Leave `remaining` requests in the budget, then a reset `window_seconds` after it runs out."""
         self.remaining = remaining
         if remaining == 0:
-            self.reset_at = int(time.time()) + self.window_seconds
+            self.reset_at = int(time.time() + self.window_seconds) + 1  # at least a second ahead
 
     def api_paths(self) -> list[str]:
         """Paths asked for, in order, without their query."""
@@ -69,6 +69,7 @@ class FakeGitHub:
         if self.block and request.path == self.block[0]:
             self.block[1].set()  # the test kills the client now
             self.block[2].wait(10)
+            return Response(status=599)  # to nobody: the client is dead; not counted
         with self.lock:
             return self._serve(request, full)
 
@@ -110,7 +111,7 @@ class FakeGitHub:
             return r
         self.remaining -= 1
         if self.remaining == 0:
-            self.reset_at = int(time.time()) + self.window_seconds
+            self.reset_at = int(time.time() + self.window_seconds) + 1  # at least a second ahead
         self.requests.append((full, 200))
         return Response(body, 200, headers=headers | self._budget(), content_type="application/json")
 
@@ -130,5 +131,6 @@ class FakeGitHub:
         """Answer the next `times` requests of `path` with `status` (and Retry-After)."""
         for _ in range(times):
             headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-            msg = "You have exceeded a secondary rate limit." if retry_after else "Bad Gateway"
+            msg = ("You have exceeded a secondary rate limit." if retry_after
+                   else {401: "Bad credentials", 404: "Not Found"}.get(status, "Server Error"))
             self.faults.setdefault(path, []).append(self._json({"message": msg}, status, **headers))

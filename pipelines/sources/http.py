@@ -267,12 +267,13 @@ def _redact(url: str) -> str:
 
 
 def _reason(r: httpx.Response) -> str:
+    phrase = httpx.codes.get_reason_phrase(r.status_code)
     try:
         body = r.json()
     except ValueError:
-        return r.reason_phrase
+        return phrase
     msg = body.get("message") if isinstance(body, dict) else None
-    return f"{r.reason_phrase}: {msg}" if msg else r.reason_phrase
+    return f"{phrase}: {msg}" if msg else phrase
 
 
 class Progress:
