@@ -47,10 +47,11 @@ class FetchError(Exception):
 class ApiRefused(FetchError):
     """The API answered with an error for this request (4xx, or Slack's ok: false)."""
 
-    def __init__(self, message: str, status: int, code: str | None = None) -> None:
+    def __init__(self, message: str, status: int, code: str | None = None, needed: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.needed = needed  # Slack's missing_scope names the scope
 
 
 @dataclass
