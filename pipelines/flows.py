@@ -157,7 +157,9 @@ def _ingest_and_build(
 ) -> list[dict[str, Any]]:
     reports: list[dict[str, Any]] = []
     with writable_copy(db) as work:
-        reports += _fetch_configured(db, work, run)
+        fetched = _fetch_configured(db, work, run)
+        fetched_any = bool(run.steps)  # a fetch that found nothing new adds a step, no report
+        reports += fetched
         for source, given in sources.items():
             if not given:
                 continue
@@ -169,8 +171,10 @@ def _ingest_and_build(
             if not cached:
                 run.load_ids.append(report["load_id"])
             reports.append(report)
-        changed = any(r["status"] != "unchanged" for r in reports)
-        if changed or people or not reports:
+        # A fetch folder is new every night: its load changed something only if it added rows.
+        changed = any(r["status"] != "unchanged" for r in reports[len(fetched):]) or any(
+            r["rows_added"] or r["rows_replaced"] or r["status"] != "ok" for r in fetched)
+        if changed or people or not (reports or fetched_any):
             counts = build_task(str(work), people)
             run.steps.append(f"build: {len(counts)} relations")
         runs.record_run(work, run)
