@@ -296,8 +296,8 @@ def _write_dump(run: Path, changed: list[dict[str, Any]]) -> None:
 
 def _state_rows(repo: str, run: Path, params: dict[str, Any], listing: dict[str, Any]) -> list[StateRow]:
     rows = [StateRow(SOURCE, repo, "", listing["newest"], listing["floor"], run_dir=str(run))]
-    rows += [StateRow(SOURCE, repo, str(pr["number"]), pr["updated_at"], run_dir=str(run),
-                      note=pr.get("title")) for pr in listing["changed"]]
+    rows += [StateRow(SOURCE, repo, str(pr["number"]), pr["updated_at"], run_dir=str(run))
+             for pr in listing["changed"]]
     return rows
 
 
