@@ -330,3 +330,43 @@ def test_bad_token_is_one_line(github: FakeGitHub, tmp_path: Path, capsys: pytes
     github.fault(f"/repos/{REPO}/pulls", 401)
     assert fetch(tmp_path / "fetch.duckdb") == 1
     assert capsys.readouterr().err.strip().splitlines()[-1].endswith("HTTP 401 Unauthorized: Bad credentials")
+
+
+def test_a_link_to_another_host_is_refused(
+    github: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The token goes only to the API URL: a Link (or redirect) elsewhere stops the fetch."""
+    from werkzeug import Response
+
+    github.faults[f"/repos/{REPO}/pulls"] = [Response(
+        b"[]", 200, content_type="application/json",
+        headers={"Link": '<http://elsewhere.test/repos/acme/widgets/pulls?page=2>; rel="next"'})]
+    db = tmp_path / "fetch.duckdb"
+    assert fetch(db) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "asyncpulse: http://elsewhere.test/repos/acme/widgets/pulls?page=2: not under the API URL "
+        f"{github_url(github)}; refused (the token goes only there)")
+    assert len(github.requests) == 1 and not db.exists()
+
+
+def github_url(_: FakeGitHub) -> str:
+    from pipelines.settings import get_settings
+
+    return get_settings().fetch.github_api_url
+
+
+def test_a_second_fetch_of_the_same_repository_is_refused_while_one_runs(
+    github: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import fcntl
+
+    db = tmp_path / "fetch.duckdb"
+    folder = tmp_path / "fetched" / "github" / "acme__widgets"
+    folder.mkdir(parents=True)
+    with open(folder / ".lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert fetch(db) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"asyncpulse: another fetch of github acme/widgets is running ({folder}); try later")
+    assert github.requests == []
+    assert fetch(db) == 0

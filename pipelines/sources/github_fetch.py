@@ -36,10 +36,12 @@ gets `pull_number`, as files.json entries do (the dump layout of SPEC §1).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -146,6 +148,21 @@ def pending_run(folder: Path) -> Path | None:
     return runs[-1]
 
 
+@contextlib.contextmanager
+def folder_lock(folder: Path, what: str) -> Iterator[None]:
+    """Hold `folder`'s fetch lock: two fetches of one source would write one run folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FetchError(f"another fetch of {what} is running ({folder}); try later") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def new_run_dir(folder: Path) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run, n = folder / stamp, 1
@@ -172,6 +189,14 @@ def fetch_repo(
     """
     check_repo(repo)
     folder = repo_dir(drop, repo)
+    with folder_lock(folder, f"github {repo}"):
+        return _fetch_repo(client, repo, folder, state, since, per_page, keep)
+
+
+def _fetch_repo(
+    client: Client, repo: str, folder: Path, state: dict[tuple[str, str], StateRow],
+    since: date | None, per_page: int, keep: bool,
+) -> FetchedRun:
     run = pending_run(folder)
     resumed = run is not None
     if run is None:

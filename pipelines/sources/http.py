@@ -113,7 +113,15 @@ class Client:
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
         self._http = httpx.Client(timeout=self.timeout_seconds, follow_redirects=True,
-                                  headers={"User-Agent": "asyncpulse-fetch", **self.headers})
+                                  headers={"User-Agent": "asyncpulse-fetch", **self.headers},
+                                  event_hooks={"request": [self._check_origin]})
+
+    def _check_origin(self, request: httpx.Request) -> None:
+        """Refuse any request (a Link header's, a redirect's) to another host than the API URL."""
+        base = httpx.URL(self.base_url)
+        if (request.url.scheme, request.url.host, request.url.port) != (base.scheme, base.host, base.port):
+            raise FetchError(f"{_redact(str(request.url))}: not under the API URL {self.base_url}; "
+                             "refused (the token goes only there)")
 
     def close(self) -> None:
         if self._http is not None:

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from pipelines.sources.fetch_state import StateRow, write_state
-from pipelines.sources.github_fetch import new_run_dir, pending_run
+from pipelines.sources.github_fetch import folder_lock, new_run_dir, pending_run
 from pipelines.sources.http import ApiRefused, Client, FetchError, Progress, write_atomic
 
 if TYPE_CHECKING:
@@ -139,6 +139,14 @@ def fetch_workspace(
     who = api.call("auth.test")
     team = str(who.get("team_id") or "workspace")
     folder = drop / "slack" / team
+    with folder_lock(folder, f"slack {team}"):
+        return _fetch_workspace(api, folder, team, who, state, since, thread_days, keep)
+
+
+def _fetch_workspace(
+    api: SlackApi, folder: Path, team: str, who: dict[str, Any], state: dict[tuple[str, str], StateRow],
+    since: date | None, thread_days: int, keep: bool,
+) -> SlackRun:
     run = pending_run(folder)
     resumed = run is not None
     if run is None:
