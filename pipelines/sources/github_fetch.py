@@ -110,6 +110,8 @@ class FetchedRun:
     changed: int  # PRs fetched in this run
     state: list[StateRow] = field(default_factory=list)
     resumed: bool = False
+    requests: int = 0  # made by this run
+    from_cache: int = 0  # of which answered 304, from the ETag cache
 
     @property
     def has_data(self) -> bool:
@@ -118,10 +120,10 @@ class FetchedRun:
     def mark_loaded(self) -> None:
         write_atomic(self.run_dir / "LOADED", b"")
 
-    def summary(self, requests: int, from_cache: int) -> str:
+    def summary(self) -> str:
         return (f"fetch github {self.repo}: {self.changed} PRs new or changed"
-                f"{' (resumed)' if self.resumed else ''}; {requests} requests, "
-                f"{from_cache} unchanged from the cache -> {self.run_dir}")
+                f"{' (resumed)' if self.resumed else ''}; {self.requests} requests, "
+                f"{self.from_cache} unchanged from the cache -> {self.run_dir}")
 
 
 def repo_dir(drop: Path, repo: str) -> Path:
@@ -189,8 +191,12 @@ def fetch_repo(
     """
     check_repo(repo)
     folder = repo_dir(drop, repo)
+    c = client.counters
+    requests, from_cache = c.requests, c.from_cache
     with folder_lock(folder, f"github {repo}"):
-        return _fetch_repo(client, repo, folder, state, since, per_page, keep)
+        run = _fetch_repo(client, repo, folder, state, since, per_page, keep)
+    run.requests, run.from_cache = c.requests - requests, c.from_cache - from_cache
+    return run
 
 
 def _fetch_repo(
@@ -447,5 +453,5 @@ def fetch_github(
                 load if ingest else None, store, since, f.per_page,
             )
             for run, report in done:
-                out.append((run, report, run.summary(c.counters.requests, c.counters.from_cache)))
+                out.append((run, report, run.summary()))
     return out

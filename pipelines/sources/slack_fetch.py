@@ -109,15 +109,16 @@ class SlackRun:
     unreadable: list[str] = field(default_factory=list)
     state: list[StateRow] = field(default_factory=list)
     resumed: bool = False
+    requests: int = 0  # made by this run
 
     def mark_loaded(self) -> None:
         write_atomic(self.run_dir / "LOADED", b"")
 
-    def summary(self, requests: int) -> str:
+    def summary(self) -> str:
         cant = f"; {len(self.unreadable)} the token cannot read: {', '.join(self.unreadable)}" \
             if self.unreadable else ""
         return (f"fetch slack {self.team}: {self.messages} messages from {self.conversations} "
-                f"conversations{' (resumed)' if self.resumed else ''}{cant}; {requests} requests "
+                f"conversations{' (resumed)' if self.resumed else ''}{cant}; {self.requests} requests "
                 f"-> {self.run_dir}")
 
 
@@ -136,11 +137,14 @@ def fetch_workspace(
     thread_days: int = 14, keep: bool = False,
 ) -> SlackRun:
     """Fetch users, conversations and what is new in each into a run folder (or resume one)."""
+    requests = api.client.counters.requests
     who = api.call("auth.test")
     team = str(who.get("team_id") or "workspace")
     folder = drop / "slack" / team
     with folder_lock(folder, f"slack {team}"):
-        return _fetch_workspace(api, folder, team, who, state, since, thread_days, keep)
+        run = _fetch_workspace(api, folder, team, who, state, since, thread_days, keep)
+    run.requests = api.client.counters.requests - requests
+    return run
 
 
 def _fetch_workspace(
@@ -339,7 +343,7 @@ def fetch_slack(
                 else:
                     report = jobs.ingest_fetched(Path(database), SOURCE, run.run_dir, also)
                 run.mark_loaded()
-            out.append((run, report, run.summary(client.counters.requests)))
+            out.append((run, report, run.summary()))
             if not run.resumed or not ingest:
                 break
     return out
