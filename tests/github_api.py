@@ -29,7 +29,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "github-api"
 class FakeGitHub:
     """The handler behind a pytest-httpserver: routes, pagination, ETags, rate limits, faults."""
 
-    def __init__(self, limit: int = 5000) -> None:
+    def __init__(self, limit: int = 5000, prefix: str = "") -> None:
         self.pages: dict[str, list[dict[str, Any]]] = {}
         for p in sorted(FIXTURE.rglob("*.json")):
             self.pages["/" + p.relative_to(FIXTURE).as_posix()[: -len(".json")]] = orjson.loads(p.read_bytes())
@@ -41,6 +41,8 @@ class FakeGitHub:
         self.window_seconds = 1  # a spent budget comes back this long after it ran out
         self.block: tuple[str, threading.Event, threading.Event] | None = None
         self.lock = threading.Lock()
+        self.prefix = prefix  # GitHub Enterprise Server serves the API under /api/v3
+        self.authorizations: list[str | None] = []
 
     # --- changing the history -------------------------------------------------------------
 
@@ -74,6 +76,12 @@ class FakeGitHub:
             return self._serve(request, full)
 
     def _serve(self, request: Request, full: str) -> Response:
+        self.authorizations.append(request.headers.get("Authorization"))
+        if self.prefix:
+            if not request.path.startswith(self.prefix + "/"):
+                return self._json({"message": "Not Found"}, 404)
+            request.path = request.path[len(self.prefix):]  # type: ignore[misc]
+            full = full[len(self.prefix):]
         now = time.time()
         if self.remaining == 0 and now >= self.reset_at:
             self.remaining, self.reset_at = self.limit, int(now) + 3600
@@ -125,7 +133,7 @@ class FakeGitHub:
 
     def _url(self, request: Request, page: int) -> str:
         args = {k: v for k, v in request.args.items() if k != "page"} | {"page": str(page)}
-        return f"{request.host_url.rstrip('/')}{request.path}?{urlencode(args)}"
+        return f"{request.host_url.rstrip('/')}{self.prefix}{request.path}?{urlencode(args)}"
 
     def fault(self, path: str, status: int, retry_after: int | None = None, times: int = 1) -> None:
         """Answer the next `times` requests of `path` with `status` (and Retry-After)."""

@@ -370,3 +370,47 @@ def test_a_second_fetch_of_the_same_repository_is_refused_while_one_runs(
         f"asyncpulse: another fetch of github acme/widgets is running ({folder}); try later")
     assert github.requests == []
     assert fetch(db) == 0
+
+
+def test_github_enterprise_api_url_and_the_gh_cli_token(
+    httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--api-url https://HOST/api/v3`; no token in the environment: `gh auth token --hostname HOST`."""
+    fake = FakeGitHub(prefix="/api/v3")
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(fake)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    gh = bin_dir / "gh"  # a stand-in for the GitHub CLI: prints the token it was asked for
+    gh.write_text('#!/bin/sh\n[ "$1 $2 $3" = "auth token --hostname" ] && echo "ghs_for_$4" && exit 0\nexit 1\n')
+    gh.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("GH_TOKEN", raising=False)
+    monkeypatch.setenv("ASYNCPULSE_FETCH__PER_PAGE", "2")
+    from pipelines.settings import get_settings
+
+    get_settings.cache_clear()
+    db = tmp_path / "fetch.duckdb"
+    api = httpserver.url_for("/api/v3")
+    assert main(["fetch", "github", REPO, "--db", str(db), "--api-url", api]) == 0
+    assert fake.requests == [(p, 200) for p in FIRST_FETCH]  # Link URLs kept the /api/v3 prefix
+    assert set(fake.authorizations) == {f"Bearer ghs_for_{httpserver.host}"}
+    assert_same_raw(db, dump_db(tmp_path))
+
+
+def test_listed_prs_are_kept_without_head_and_links(github: FakeGitHub, tmp_path: Path) -> None:
+    """The dump's pulls.json drops what the loader never reads (two repository objects a PR)."""
+    import orjson
+
+    head = {"ref": "feature", "repo": {"full_name": "ana/widgets", "description": "x" * 2000}}
+    for pr in github.pages[f"/repos/{REPO}/pulls"]:
+        pr["head"], pr["_links"] = head, {"self": {"href": pr["url"]}}
+        pr["base"]["repo"]["description"] = "y" * 2000
+    db = tmp_path / "fetch.duckdb"
+    assert fetch(db) == 0
+    (run,) = run_dirs(db)
+    pulls = orjson.loads((run / "pulls.json").read_bytes())
+    assert [sorted(p) for p in pulls] == [sorted(set(p) - {"head", "_links"}) for p in rest_files()["pulls.json"][::-1]]
+    assert {orjson.dumps(p["base"]) for p in pulls} == {b'{"ref":"main","repo":{"full_name":"acme/widgets"}}'}
+    assert "x" * 2000 in (run / "pages" / "00001.http").read_text()  # the page keeps it whole
+    assert_same_raw(db, dump_db(tmp_path))

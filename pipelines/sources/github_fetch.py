@@ -273,7 +273,7 @@ def _listing(
             newest = max(filter(None, [newest, updated]))
             known = state.get((repo, str(number)))
             if (known is None or known.cursor != updated) and number not in changed:
-                changed[number] = pr
+                changed[number] = slim_pull(pr)
         progress(f"listing PRs, page {n_pages}; {len(changed)} new or changed")
         url, query = (None, None) if done else (page.next_url, None)
     floor = params["floor"] if covered else since
@@ -281,6 +281,20 @@ def _listing(
                "floor": floor}
     write_atomic(path, orjson.dumps(listing))
     return listing
+
+
+def slim_pull(pr: dict[str, Any]) -> dict[str, Any]:
+    """Return a listed PR without `head`, `_links` and the base repository's object.
+
+    They are most of a record's bytes (two full repository objects) and the
+    loader reads none of them but the base repository's name; the pages in
+    `pages/` keep the records whole.
+    """
+    base = pr.get("base") if isinstance(pr.get("base"), dict) else {}
+    repo = base.get("repo") if isinstance(base.get("repo"), dict) else {}
+    slim = {k: v for k, v in pr.items() if k not in ("head", "_links", "base")}
+    slim["base"] = {"ref": base.get("ref"), "repo": {"full_name": repo.get("full_name")}}
+    return slim
 
 
 def _fetch_pr(client: Client, repo: str, number: int, per_page: int, pages: PageLog) -> bytes:
