@@ -227,3 +227,18 @@ def test_no_token_is_one_line(slack: FakeSlack, tmp_path: Path, monkeypatch: pyt
     monkeypatch.delenv("SLACK_TOKEN")
     assert fetch(tmp_path / "fetch.duckdb") == 1
     assert capsys.readouterr().err.startswith("asyncpulse: fetch slack needs a token in SLACK_TOKEN")
+
+
+def test_since_bounds_the_first_fetch(slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`fetch.since`: history from that day on (UTC); a thread begun before it is not fetched."""
+    from pipelines.settings import get_settings
+
+    monkeypatch.setenv("ASYNCPULSE_FETCH__SINCE", "2024-03-05")
+    get_settings.cache_clear()
+    db = tmp_path / "fetch.duckdb"
+    assert fetch(db) == 0
+    oldest = {p.get("oldest") for m, p in slack.requests if m == "conversations.history"}
+    assert oldest == {"1709596800"}  # 2024-03-05 00:00:00 UTC
+    assert "conversations.replies" not in slack.methods()
+    assert query(db, "select conversation_id, ts from raw.slack_messages order by ts").rows() == [
+        ("C01GENERAL", "1709636400.400004"), ("G01LEADS", "1709726400.500005")]
