@@ -290,8 +290,8 @@ def slim_pull(pr: dict[str, Any]) -> dict[str, Any]:
     loader reads none of them but the base repository's name; the pages in
     `pages/` keep the records whole.
     """
-    base = pr.get("base") if isinstance(pr.get("base"), dict) else {}
-    repo = base.get("repo") if isinstance(base.get("repo"), dict) else {}
+    base: dict[str, Any] = pr["base"] if isinstance(pr.get("base"), dict) else {}
+    repo: dict[str, Any] = base["repo"] if isinstance(base.get("repo"), dict) else {}
     slim = {k: v for k, v in pr.items() if k not in ("head", "_links", "base")}
     slim["base"] = {"ref": base.get("ref"), "repo": {"full_name": repo.get("full_name")}}
     return slim
