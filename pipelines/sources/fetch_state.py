@@ -1,12 +1,25 @@
-"""The cursors of `fetch`, in `raw.fetch_state`: read before a fetch, written with its ingest."""
+"""What `fetch` keeps between calls: cursors in `raw.fetch_state`, and run folders on disk.
+
+Cursors are read before a fetch and written in the transaction of its
+ingest. A run folder (one per fetch, under the drop folder) holds what the
+run got; FETCHED says it is complete, LOADED that its ingest was published,
+KEEP that it was written for the user to load (`--no-ingest`). The newest
+folder without LOADED or KEEP is a fetch a kill interrupted: the next call
+continues it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+
+from pipelines.sources.http import FetchError, Page, write_atomic
 
 
 @dataclass(frozen=True)
@@ -74,3 +87,55 @@ def write_state(con: duckdb.DuckDBPyConnection, rows: list[StateRow]) -> None:
         )
     finally:
         con.unregister("_state_in")
+
+
+def pending_run(folder: Path) -> Path | None:
+    """Return the newest run folder a killed fetch left unfinished (or fetched but not loaded)."""
+    if not folder.is_dir():
+        return None
+    runs = sorted(p for p in folder.iterdir() if p.is_dir() and p.name[:1].isdigit())
+    if not runs or (runs[-1] / "LOADED").exists() or (runs[-1] / "KEEP").exists():
+        return None
+    return runs[-1]
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path, what: str) -> Iterator[None]:
+    """Hold `folder`'s fetch lock: two fetches of one source would write one run folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FetchError(f"another fetch of {what} is running ({folder}); try later") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def new_run_dir(folder: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run, n = folder / stamp, 1
+    while run.exists():
+        n += 1
+        run = folder / f"{stamp}-{n}"
+    (run / "work").mkdir(parents=True)
+    return run
+
+
+class PageLog:
+    """Keep every page as it came, numbered, for a user to audit (`pages/NNNNN.http`)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.n = len(list(folder.glob("*.http"))) if folder and folder.is_dir() else 0
+
+    def write(self, page: Page) -> None:
+        if self.folder is None:
+            return
+        self.n += 1
+        head = [f"GET {page.url}", f"HTTP {page.status}" + (" (unchanged: the body is the cached one)"
+                                                          if page.from_cache else "")]
+        head += [f"{k}: {v}" for k, v in sorted(page.headers.items())]
+        write_atomic(self.folder / f"{self.n:05d}.http", "\n".join(head).encode() + b"\n\n" + page.body)

@@ -36,22 +36,27 @@ gets `pull_number`, as files.json entries do (the dump layout of SPEC §1).
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import orjson
 
-from pipelines.sources.fetch_state import StateRow, write_state
-from pipelines.sources.http import Client, FetchError, Page, Progress, write_atomic
+from pipelines.sources.fetch_state import (
+    PageLog,
+    StateRow,
+    folder_lock,
+    new_run_dir,
+    pending_run,
+    write_state,
+)
+from pipelines.sources.http import Client, FetchError, Progress, write_atomic
 
 if TYPE_CHECKING:
     import duckdb
@@ -138,41 +143,6 @@ def check_repo(repo: str) -> str:
     if not owner or not name or "/" in name or repo.startswith(".") or ".." in repo:
         raise FetchError(f"{repo!r}: expected OWNER/REPO")
     return repo
-
-
-def pending_run(folder: Path) -> Path | None:
-    """Return the newest run folder a killed fetch left unfinished (or fetched but not loaded)."""
-    if not folder.is_dir():
-        return None
-    runs = sorted(p for p in folder.iterdir() if p.is_dir() and p.name[:1].isdigit())
-    if not runs or (runs[-1] / "LOADED").exists() or (runs[-1] / "KEEP").exists():
-        return None
-    return runs[-1]
-
-
-@contextlib.contextmanager
-def folder_lock(folder: Path, what: str) -> Iterator[None]:
-    """Hold `folder`'s fetch lock: two fetches of one source would write one run folder."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise FetchError(f"another fetch of {what} is running ({folder}); try later") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def new_run_dir(folder: Path) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run, n = folder / stamp, 1
-    while run.exists():
-        n += 1
-        run = folder / f"{stamp}-{n}"
-    (run / "work").mkdir(parents=True)
-    return run
 
 
 def iso_day(d: date | None) -> str | None:
@@ -352,23 +322,6 @@ def list_org_repos(client: Client, org: str, per_page: int = 100) -> list[str]:
     return sorted(r["full_name"] for r in iter_all(client, f"orgs/{org}/repos",
                                                    {"type": "all", "per_page": per_page}, pages)
                   if isinstance(r.get("full_name"), str))
-
-
-class PageLog:
-    """Keep every page as it came, numbered, for a user to audit (`pages/NNNNN.http`)."""
-
-    def __init__(self, folder: Path | None) -> None:
-        self.folder = folder
-        self.n = len(list(folder.glob("*.http"))) if folder and folder.is_dir() else 0
-
-    def write(self, page: Page) -> None:
-        if self.folder is None:
-            return
-        self.n += 1
-        head = [f"GET {page.url}", f"HTTP {page.status}" + (" (unchanged: the body is the cached one)"
-                                                          if page.from_cache else "")]
-        head += [f"{k}: {v}" for k, v in sorted(page.headers.items())]
-        write_atomic(self.folder / f"{self.n:05d}.http", "\n".join(head).encode() + b"\n\n" + page.body)
 
 
 Load = Callable[[Path, Callable[["duckdb.DuckDBPyConnection"], None]], "LoadReport"]

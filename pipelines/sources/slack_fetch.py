@@ -42,8 +42,13 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from pipelines.sources.fetch_state import StateRow, write_state
-from pipelines.sources.github_fetch import folder_lock, new_run_dir, pending_run
+from pipelines.sources.fetch_state import (
+    StateRow,
+    folder_lock,
+    new_run_dir,
+    pending_run,
+    write_state,
+)
 from pipelines.sources.http import ApiRefused, Client, FetchError, Progress, write_atomic
 
 if TYPE_CHECKING:
