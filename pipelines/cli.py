@@ -61,6 +61,8 @@ def make_parser() -> argparse.ArgumentParser:
     )
     _add_redact(ing)
 
+    _add_fetch(sub)
+
     b = sub.add_parser("build", help="rebuild staging and marts from raw")
     _add_db(b, top=False)
     b.add_argument("--people", type=Path, help="people.csv; stored for later builds")
@@ -115,6 +117,39 @@ def make_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _add_fetch(sub: Any) -> None:
+    """`fetch github|slack`: the one command that talks to the network (SECURITY.md)."""
+    f = sub.add_parser(
+        "fetch", help="fetch the history from GitHub's or Slack's API, then ingest it",
+        description="Fetch what changed since the last fetch into a run folder under the drop "
+        "folder (the `fetch.dir` setting, default <db dir>/fetched), then ingest it. "
+        "Incremental, rate-limit aware, resumable after a kill.",
+    )
+    _add_db(f, top=False)
+    fsub = f.add_subparsers(dest="fetch_source", required=True, metavar="SOURCE")
+    g = fsub.add_parser("github", help="pull requests, reviews, comments, events and files")
+    _add_db(g, top=False)
+    g.add_argument("repo", nargs="?", help="OWNER/REPO")
+    g.add_argument("--org", action="append", default=[], help="every repository of ORG (repeatable)")
+    g.add_argument("--since", type=_date, help="the first fetch goes back to this day (YYYY-MM-DD)")
+    g.add_argument("--api-url", help="API root (GitHub Enterprise: https://HOST/api/v3); "
+                   "token from GITHUB_TOKEN, GH_TOKEN or `gh auth token`")
+    g.add_argument("--no-ingest", action="store_true", help="only write the run folder")
+    sl = fsub.add_parser("slack", help="users, conversations, messages and threads (SLACK_TOKEN)")
+    _add_db(sl, top=False)
+    sl.add_argument("--api-url", help="Web API root (default https://slack.com/api)")
+    sl.add_argument("--no-ingest", action="store_true", help="only write the export folder")
+
+
+def _date(text: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def _add_redact(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--redact", action="store_true",
@@ -150,9 +185,10 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.exports import ExportError
         from pipelines.forget import ForgetError
         from pipelines.people import PeopleFileError
+        from pipelines.sources.http import FetchError
 
         known = (ExportError, BusyError, BuildError, PeopleFileError, FileNotFoundError, ForgetError,
-                 DiskFullError)
+                 DiskFullError, FetchError)
         if os.environ.get("ASYNCPULSE_DEBUG") or not isinstance(e, known):
             raise
         print(f"asyncpulse: {e}", file=sys.stderr)
@@ -188,6 +224,28 @@ def cmd_ingest(args: argparse.Namespace, database: Path) -> int:
     from pipelines import jobs
 
     return _report(jobs.ingest(database, args.source, args.path))
+
+
+def cmd_fetch(args: argparse.Namespace, database: Path) -> int:
+    """Fetch from GitHub or Slack into the drop folder and ingest each run as it completes."""
+    codes: list[int] = []
+    if args.fetch_source == "github":
+        if not args.repo and not args.org:
+            print("asyncpulse: fetch github needs OWNER/REPO or --org ORG", file=sys.stderr)
+            return EXIT_USAGE
+        from pipelines.sources.github_fetch import fetch_github
+
+        done = fetch_github(database, [args.repo] if args.repo else [], args.org, args.since,
+                            args.api_url, ingest=not args.no_ingest)
+    else:
+        from pipelines.sources.slack_fetch import fetch_slack
+
+        done = fetch_slack(database, args.api_url, ingest=not args.no_ingest)  # type: ignore[assignment]
+    for _, report, line in done:
+        print(line, file=sys.stderr)
+        if report is not None:
+            codes.append(_report(report))
+    return EXIT_PARTIAL if EXIT_PARTIAL in codes else max(codes, default=EXIT_OK)
 
 
 def cmd_build(args: argparse.Namespace, database: Path) -> int:
@@ -440,6 +498,7 @@ def cmd_forget(args: argparse.Namespace, database: Path) -> int:
 
 COMMANDS = {
     "ingest": cmd_ingest,
+    "fetch": cmd_fetch,
     "build": cmd_build,
     "run": cmd_run,
     "schedule": cmd_schedule,

@@ -36,10 +36,11 @@ from pipelines import jobs, runs
 from pipelines.db import BuildError, writable_copy
 from pipelines.exports import ExportError
 from pipelines.people import PeopleFileError
+from pipelines.sources.http import ApiRefused
 from pipelines.sources.picking import already_loaded, export_fingerprint, pick_export
 
-# Errors a retry cannot fix: the export, a model or the people file is wrong.
-PERMANENT = (ExportError, BuildError, PeopleFileError)
+# Errors a retry cannot fix: the export, a model or the people file is wrong; the API said no.
+PERMANENT = (ExportError, BuildError, PeopleFileError, ApiRefused)
 
 
 def is_transient(task: Any, task_run: Any, state: Any) -> bool:
@@ -77,11 +78,61 @@ def build_task(work: str, people: str | None) -> dict[str, int]:
     return jobs.build_into(Path(work), Path(people) if people else None)
 
 
+@task(name="fetch github", task_run_name="fetch github {repo}", **RETRIES)
+def fetch_github_task(db: str, work: str, repo: str) -> list[dict[str, Any]]:
+    """Fetch one repository into the drop folder and load it into the run's copy (resumes a retry)."""
+    from pipelines.sources.github_fetch import fetch_github
+
+    done = fetch_github(Path(db), [repo], [], work=Path(work))
+    return [{"line": line, "report": dataclasses.asdict(r) if r else None} for _, r, line in done]
+
+
+@task(name="list org repos", task_run_name="list repos of {org}", **RETRIES)
+def list_org_task(db: str, org: str) -> list[str]:
+    """Return owner/repo of every repository of `org`."""
+    from pipelines.settings import get_settings
+    from pipelines.sources.github_fetch import client_for, drop_folder, list_org_repos
+
+    with client_for(None, None, drop_folder(Path(db))) as c:
+        return list_org_repos(c, org, get_settings().fetch.per_page)
+
+
+@task(name="fetch slack", **RETRIES)
+def fetch_slack_task(db: str, work: str) -> list[dict[str, Any]]:
+    """Fetch Slack into the drop folder and load it into the run's copy (resumes a retry)."""
+    from pipelines.sources.slack_fetch import fetch_slack
+
+    done = fetch_slack(Path(db), None, work=Path(work))
+    return [{"line": line, "report": dataclasses.asdict(r) if r else None} for _, r, line in done]
+
+
+def _fetch_configured(db: Path, work: Path, run: runs.RunRecord) -> list[dict[str, Any]]:
+    """Fetch what the `[fetch]` settings name, each its own task; return the load reports."""
+    from pipelines.settings import get_settings
+
+    f = get_settings().fetch
+    repos = list(f.repos)
+    for org in f.orgs:
+        repos += [r for r in list_org_task(str(db), org) if r not in repos]
+    results = [fetch_github_task(str(db), str(work), repo) for repo in repos]
+    if f.slack:
+        results.append(fetch_slack_task(str(db), str(work)))
+    reports = []
+    for done in results:
+        for d in done:
+            print(d["line"])
+            run.steps.append(d["line"])
+            if d["report"]:
+                run.load_ids.append(d["report"]["load_id"])
+                reports.append(d["report"])
+    return reports
+
+
 @flow(name="nightly", log_prints=True)
 def nightly(
     db: str, slack: str | None = None, github: str | None = None, people: str | None = None
 ) -> list[dict[str, Any]]:
-    """Ingest whatever is configured, then build; publish atomically. Return the load reports.
+    """Fetch and ingest whatever is configured, then build; publish atomically. Return the load reports.
 
     `slack` and `github` may each be an export or a folder where exports
     land (the newest is taken, see `pipelines.sources.picking`).
@@ -106,6 +157,9 @@ def _ingest_and_build(
 ) -> list[dict[str, Any]]:
     reports: list[dict[str, Any]] = []
     with writable_copy(db) as work:
+        fetched = _fetch_configured(db, work, run)
+        fetched_any = bool(run.steps)  # a fetch that found nothing new adds a step, no report
+        reports += fetched
         for source, given in sources.items():
             if not given:
                 continue
@@ -117,8 +171,10 @@ def _ingest_and_build(
             if not cached:
                 run.load_ids.append(report["load_id"])
             reports.append(report)
-        changed = any(r["status"] != "unchanged" for r in reports)
-        if changed or people or not reports:
+        # A fetch folder is new every night: its load changed something only if it added rows.
+        changed = any(r["status"] != "unchanged" for r in reports[len(fetched):]) or any(
+            r["rows_added"] or r["rows_replaced"] or r["status"] != "ok" for r in fetched)
+        if changed or people or not (reports or fetched_any):
             counts = build_task(str(work), people)
             run.steps.append(f"build: {len(counts)} relations")
         runs.record_run(work, run)

@@ -7,6 +7,7 @@ writer of `pipelines.db`, so each is atomic on its own.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,10 +34,14 @@ def _loader(source: str) -> Loader:
     raise ValueError(f"unknown source {source!r}: expected 'slack' or 'github'")
 
 
-def ingest_into(work: Path, source: str, path: Path, export: Export | None = None) -> LoadReport:
+def ingest_into(
+    work: Path, source: str, path: Path, export: Export | None = None,
+    also: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> LoadReport:
     """Load one export into the database at `work`, all or nothing (one transaction).
 
     `export` is `path` opened already, when the caller listed it (`ingest`).
+    `also` writes more in the same transaction (`fetch` stores its cursors with the data).
     """
     loader = _loader(source)
     con = db.connect_writer(work)
@@ -49,6 +54,8 @@ def ingest_into(work: Path, source: str, path: Path, export: Export | None = Non
                 from pipelines.forget import apply_forgotten
 
                 apply_forgotten(con)  # a forgotten person stays forgotten
+            if also is not None:
+                also(con)
         except BaseException:
             con.rollback()
             raise
@@ -99,6 +106,33 @@ def ingest(database: Path, source: str, path: Path) -> LoadReport:
             return report
         with db.private_copy(database) as work:
             return ingest_into(work, source, path, export)
+
+
+def ingest_fetched(
+    database: Path, source: str, path: Path, also: Callable[[duckdb.DuckDBPyConnection], None]
+) -> LoadReport:
+    """Load what `fetch` wrote at `path` and its cursors (`also`) into `database`, atomically."""
+    with db.writable_copy(Path(database)) as work:
+        return ingest_into(work, source, path, also=also)
+
+
+def store_fetch_state(
+    database: Path, write: Callable[[duckdb.DuckDBPyConnection], None], in_copy: bool = False
+) -> None:
+    """Write `fetch` cursors alone (nothing new was fetched, but a cursor moved), atomically.
+
+    `in_copy`: `database` is a run's private copy already, written directly.
+    """
+    with contextlib.ExitStack() as stack:
+        work = database if in_copy else stack.enter_context(db.writable_copy(Path(database)))
+        con = db.connect_writer(work)
+        try:
+            db.ensure_raw(con)
+            con.begin()
+            write(con)
+            con.commit()
+        finally:
+            con.close()
 
 
 def _record_if_unchanged(

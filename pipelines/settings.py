@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -42,12 +42,31 @@ DEFAULT_BOT_LOGINS = (
 )
 
 
+class FetchSettings(BaseModel):
+    """What `fetch` and the nightly run fetch (the `[fetch]` table of the settings file)."""
+
+    repos: list[str] = Field(default_factory=list, description="owner/repo to fetch each night.")
+    orgs: list[str] = Field(default_factory=list, description="Every repository of these orgs.")
+    slack: bool = Field(default=False, description="Fetch Slack (SLACK_TOKEN) each night.")
+    since: date | None = Field(default=None, description="The first fetch goes back to this day.")
+    dir: Path | None = Field(default=None, description="Drop folder (default: <db dir>/fetched).")
+    github_api_url: str = "https://api.github.com"  # GitHub Enterprise: https://HOST/api/v3
+    slack_api_url: str = "https://slack.com/api"
+    per_page: int = Field(default=100, description="Records per API page (GitHub and Slack max).")
+    slack_thread_days: int = Field(
+        default=14, description="Threads this much older than the last fetch are checked for replies."
+    )
+    max_wait_seconds: float = Field(default=3600, description="Longest rate-limit wait before failing.")
+    retry_seconds: float = Field(default=1.0, description="First wait after a 5xx; doubles each retry.")
+
+
 class Settings(BaseSettings):
     """asyncpulse configuration; see README "Settings" for each field."""
 
     model_config = SettingsConfigDict(
         env_prefix="ASYNCPULSE_",
         extra="ignore",
+        env_nested_delimiter="__",  # ASYNCPULSE_FETCH__REPOS='["acme/widgets"]'
         toml_file=os.environ.get("ASYNCPULSE_SETTINGS", "asyncpulse.toml"),
     )
 
@@ -101,6 +120,8 @@ class Settings(BaseSettings):
     db_file_mode: str | None = Field(
         default="600", description="Octal mode the published database gets; empty: leave it."
     )
+
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
 
     # Metric thresholds (SPEC §4); documented in docs/metrics.md.
     bounce_offset_hours: float = 3.0

@@ -420,3 +420,97 @@ def test_nightly_takes_the_newest_export_of_a_drop_folder(
     assert run_nightly(db_path, slack=str(drop)).is_completed()
     assert query(db_path, "select path from raw.loads order by started_at")["path"].to_list() == [
         str(newer), str(newest)]
+
+
+def test_nightly_fetches_what_the_fetch_settings_name(
+    prefect_server: None, httpserver: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    spy_build: list[Path],
+) -> None:
+    """`[fetch]` names a repository and Slack: each is fetched by its own task, then loaded and built."""
+    import re
+
+    from pipelines.settings import get_settings
+    from tests import test_github_fetch as ghf
+    from tests import test_slack_fetch as slf
+    from tests.github_api import FakeGitHub
+    from tests.slack_api import TOKEN, FakeSlack
+
+    gh, sl = FakeGitHub(), FakeSlack()
+    httpserver.expect_request(re.compile("^/api/")).respond_with_handler(sl)
+    httpserver.expect_request(re.compile("^/repos/")).respond_with_handler(gh)
+    for k, v in {"GITHUB_TOKEN": "ghp_test", "SLACK_TOKEN": TOKEN, "ASYNCPULSE_FETCH__REPOS": '["acme/widgets"]',
+                 "ASYNCPULSE_FETCH__SLACK": "true", "ASYNCPULSE_FETCH__PER_PAGE": "2",
+                 "ASYNCPULSE_FETCH__GITHUB_API_URL": httpserver.url_for("/").rstrip("/"),
+                 "ASYNCPULSE_FETCH__SLACK_API_URL": httpserver.url_for("/api")}.items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear()
+    db = tmp_path / "nightly.duckdb"
+    assert run_nightly(db).is_completed()
+    (gh_run,) = (tmp_path / "fetched" / "github" / "acme__widgets").glob("2*")
+    (sl_run,) = (tmp_path / "fetched" / "slack" / "T01ACME").glob("2*")
+    (status, error, steps), = run_rows(db)
+    assert (status, error) == ("ok", None)
+    assert steps[:2] == [
+        f"fetch github acme/widgets: 3 PRs new or changed; 17 requests, 0 unchanged from the cache -> {gh_run}",
+        "fetch slack T01ACME: 8 messages from 3 conversations; 2 the token cannot read: mpim conversations "
+        f"(missing_scope), random (not_in_channel); 14 requests -> {sl_run}",
+    ]
+    assert re.fullmatch(r"build: \d+ relations", steps[2]) and len(steps) == 3
+    assert query(db, "select load_ids from raw.runs").item().to_list() == query(
+        db, "select load_id from raw.loads order by started_at")["load_id"].to_list()
+    assert query(db, "select source, status, path from raw.loads order by started_at").rows() == [
+        ("github", "ok", str(gh_run)), ("slack", "ok", str(sl_run))]
+    (tmp_path / "gh").mkdir()
+    (tmp_path / "sl").mkdir()
+    ghf.assert_same_raw(db, ghf.dump_db(tmp_path / "gh"))
+    slf.assert_same_raw(db, slf.export_db(tmp_path / "sl", sl))
+    assert query(db, "select value from marts.coverage where item = 'conversations the token could not read'"
+                 ).item() == "2"
+    assert len(spy_build) == 1
+
+    gh.requests.clear()
+    sl.requests.clear()
+    assert run_nightly(db).is_completed()  # nothing new: a handful of requests, no rebuild
+    assert gh.requests == [(ghf.LIST, 304)]
+    assert len(sl.requests) == 12
+    second = run_rows(db)[1][2]
+    assert [s.split(":")[0] for s in second] == ["fetch github acme/widgets", "fetch slack T01ACME"]
+    assert len(spy_build) == 1
+
+
+def test_a_failed_fetch_task_is_retried_and_resumes(
+    prefect_server: None, httpserver: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Six 502s outlast the client's five retries: the task fails, Prefect retries it, it resumes."""
+    import re
+
+    from pipelines.settings import get_settings
+    from tests import test_github_fetch as ghf
+    from tests.github_api import FakeGitHub
+
+    gh = FakeGitHub()
+    httpserver.expect_request(re.compile("^/repos/")).respond_with_handler(gh)
+    for k, v in {"GITHUB_TOKEN": "ghp_test", "ASYNCPULSE_FETCH__REPOS": '["acme/widgets"]',
+                 "ASYNCPULSE_FETCH__PER_PAGE": "2", "ASYNCPULSE_FETCH__RETRY_SECONDS": "0.01",
+                 "ASYNCPULSE_FETCH__GITHUB_API_URL": httpserver.url_for("/").rstrip("/")}.items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear()
+    files8 = ghf.pr_paths(8)[4]
+    gh.fault(files8.split("?")[0], 502, times=6)
+    db = tmp_path / "nightly.duckdb"
+    assert run_nightly(db).is_completed()
+    i = ghf.FIRST_FETCH.index(files8)
+    assert gh.requests == (
+        [(p, 200) for p in ghf.FIRST_FETCH[:i]] + [(files8, 502)] * 6  # the first try of the task
+        + [(p, 304) for p in ghf.pr_paths(8)[:4]] + [(files8, 200)]  # its retry: PR 7 is not asked again
+        + [(p, 200) for p in ghf.pr_paths(9)]
+        + [(ghf.LIST, 304)])  # the resumed run loaded, one more look finds nothing newer
+    (tmp_path / "gh").mkdir()
+    ghf.assert_same_raw(db, ghf.dump_db(tmp_path / "gh"))
+    ((status, steps),) = query(db, "select status, steps from raw.runs").rows()
+    first, second = sorted((tmp_path / "fetched" / "github" / "acme__widgets").glob("2*"))
+    assert status == "ok" and steps[:2] == [
+        f"fetch github acme/widgets: 3 PRs new or changed (resumed); 10 requests, 4 unchanged from the cache "
+        f"-> {first}",
+        f"fetch github acme/widgets: 0 PRs new or changed; 1 requests, 1 unchanged from the cache -> {second}",
+    ]

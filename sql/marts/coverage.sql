@@ -12,6 +12,10 @@ people as (
     select * from intermediate.int_people__matched
 ),
 
+fetch_state as (
+    select * from staging.stg_fetch__state
+),
+
 slack_people as (
     -- people who wrote at least one human Slack message
     select distinct p.person_id, p.has_known_tz, p.display_name
@@ -56,6 +60,14 @@ facts as (
     select 'slack', 'messages by authors not in users.json', count(*)::varchar,
            'they count, under their user id, with an unknown timezone'
     from messages where is_unknown_author and is_human
+
+    union all
+    -- only when Slack was fetched (`asyncpulse fetch slack`): an export says nothing of this
+    select 'slack', 'conversations the token could not read', count(*) filter (is_unreadable)::varchar,
+           coalesce(string_agg(note || ': ' || status, '; ' order by note) filter (is_unreadable),
+                    'the token read every conversation it listed')
+    from fetch_state where source = 'slack'
+    having count(*) > 0
 
     union all
     select 'people', 'people with a known timezone',
