@@ -83,7 +83,8 @@ def leftovers(database: Path) -> list[str]:
 
 # References to a person that are NULL by definition: who replied or reviewed first when nobody
 # did, and who opened a thread a bot opened (a bot's alert that people answer has no person).
-NULLABLE_IDS = frozenset({"first_replier_person_id", "first_reviewer_person_id", "opener_person_id"})
+NULLABLE_IDS = frozenset({"first_replier_person_id", "first_reviewer_person_id", "opener_person_id",
+                          "pickup_reviewer_person_id"})
 
 
 def mart_problems(database: Path) -> list[str]:

@@ -308,7 +308,8 @@ def test_pr_payoff_agrees_with_the_mart(demo_db: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("ASYNCPULSE_DB", str(demo_db))
     cols = ["quality_band", "prs", "merged_prs", "median_review_rounds",
             "median_time_to_first_review_hours", "median_time_to_merge_hours"]
-    mart = query(demo_db, f"select {', '.join(cols)} from marts.pr_payoff order by quality_band")
+    mart = query(demo_db, f"select {', '.join(cols)} from marts.pr_payoff where size_band = 'all' "
+                          "order by quality_band")
     assert_frame_equal(queries.pr_payoff(queries.Filters()), mart, check_dtypes=False)  # type: ignore[arg-type]
     worst = queries.worst_pull_requests(queries.Filters())
     assert worst is not None and len(worst) == 20

@@ -114,6 +114,7 @@ def test_unknown_timezone_gives_null_not_utc(tmp_path: Path, db_path: Path) -> N
 def test_coverage_by_hand(week_db: Path) -> None:
     got = query(week_db, "select source, item, value, note from marts.coverage order by source, item")
     assert got.rows() == [
+        ("github", "PRs without a size", "0 of 0", "no pull requests loaded"),
         ("people", "people file", "no",
          "no people file: everyone works 09:00-17:00 Mon-Fri in their Slack timezone"),
         ("people", "people with a known timezone", "2 of 2", "everyone who wrote a message has a timezone"),

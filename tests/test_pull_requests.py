@@ -106,12 +106,15 @@ def test_payoff_by_band(pr_db: Path) -> None:
     got = query(pr_db, """
         select quality_band, prs, merged_prs, median_review_rounds,
                median_time_to_first_review_hours, median_time_to_merge_hours
-        from marts.pr_payoff order by quality_band""")
+        from marts.pr_payoff where size_band = 'all' order by quality_band""")
     assert got.rows() == [
         ("0-39", 0, 0, None, None, None),   # the bot's PR does not count
         ("40-69", 0, 0, None, None, None),
         ("70-100", 1, 1, 1.0, 17.0, 25.0),
     ]
+    # gh without additions,deletions: no PR has a size, so every sized cell is empty
+    sized = query(pr_db, "select count(*), sum(prs) from marts.pr_payoff where size_band <> 'all'")
+    assert sized.rows() == [(15, 0)]
 
 
 def test_author_is_the_login_as_github_shows_it(tmp_path: Path, db_path: Path) -> None:

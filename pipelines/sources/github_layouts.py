@@ -71,6 +71,7 @@ def parse_gh(data: bytes, member: str, out: Parsed) -> int:
             merged_at=as_text(item.get("mergedAt")), is_draft=as_bool(item.get("isDraft")),
             labels=label_names(item.get("labels")), url=as_text(item.get("url")),
             additions=as_int(item.get("additions")), deletions=as_int(item.get("deletions")),
+            changed_files=as_int(item.get("changedFiles")),
         ))
         if isinstance(item.get("files"), list):
             out.files.append({"repo": repo, "number": number, "files": file_list(item["files"], "path"),
@@ -124,7 +125,9 @@ def parse_rest_pulls(data: bytes, member: str, out: Parsed) -> int:
             created_at=as_text(item.get("created_at")), closed_at=as_text(item.get("closed_at")),
             merged_at=as_text(item.get("merged_at")), is_draft=as_bool(item.get("draft")),
             labels=label_names(item.get("labels")), url=as_text(item.get("html_url")),
+            # the list endpoint leaves these out; a single-PR response (/pulls/{n}) has them
             additions=as_int(item.get("additions")), deletions=as_int(item.get("deletions")),
+            changed_files=as_int(item.get("changed_files")),
         ))
         n += 1
     return n
@@ -245,6 +248,9 @@ def parse_migration_pull_requests(data: bytes, member: str, out: Parsed) -> int:
             created_at=as_text(item.get("created_at")), closed_at=as_text(item.get("closed_at")),
             merged_at=as_text(item.get("merged_at")), is_draft=as_bool(item.get("work_in_progress")),
             labels=label_names(item.get("labels")), url=as_text(item.get("url")),
+            # an archive's pull requests carry no sizes as GitHub documents them; kept when present
+            additions=as_int(item.get("additions")), deletions=as_int(item.get("deletions")),
+            changed_files=as_int(item.get("changed_files")),
         ))
         n += 1
     return n

@@ -264,7 +264,8 @@ def pr_row(layout: str, member: str, **cols: Any) -> Row:
         "repo": None, "number": None, "layout": layout, "pr_node_id": None, "author_login": "ghost",
         "author_type": None, "author_is_bot": None, "title": None, "body": None, "state": None,
         "created_at": None, "closed_at": None, "merged_at": None, "is_draft": None, "labels": [],
-        "url": None, "additions": None, "deletions": None, "_source_file": member,
+        "url": None, "additions": None, "deletions": None, "changed_files": None,
+        "_source_file": member,
     }
     row.update(cols)
     return row

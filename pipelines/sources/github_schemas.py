@@ -11,7 +11,7 @@ PR_SCHEMA = pa.schema([
     ("state", pa.string()), ("created_at", pa.string()), ("closed_at", pa.string()),
     ("merged_at", pa.string()), ("is_draft", pa.bool_()), ("labels", pa.list_(pa.string())),
     ("url", pa.string()), ("additions", pa.int64()), ("deletions", pa.int64()),
-    ("_source_file", pa.string()),
+    ("changed_files", pa.int64()), ("_source_file", pa.string()),
 ])
 FILE_STRUCT = pa.struct([("path", pa.string()), ("additions", pa.int64()), ("deletions", pa.int64())])
 FILES_SCHEMA = pa.schema([

@@ -38,7 +38,8 @@ slack_events as (
         m.has_files,
         m.ts                                      as source_ts,
         null::varchar                             as url,
-        m.redacted_has_decision
+        m.redacted_has_decision,
+        null::varchar                             as review_state
     from messages m
     join threads t using (thread_id)
     left join identities i on i.source = 'slack' and i.source_id = m.author_id
@@ -62,7 +63,8 @@ pr_events as (
         false                                     as has_files,
         null::varchar                             as source_ts,
         p.url,
-        null::boolean                             as redacted_has_decision
+        null::boolean                             as redacted_has_decision,
+        e.review_state                            -- a review's: APPROVED, CHANGES_REQUESTED, COMMENTED, ...
     from staging.stg_github__events e
     join staging.stg_github__pull_requests p using (pr_id)
     left join identities i on i.source = 'github' and i.source_id = lower(e.author_login)

@@ -85,6 +85,16 @@ facts as (
                 then count(*) filter (in_people_file) || ' people; their timezones and working hours win over Slack'
                 else 'no people file: everyone works 09:00-17:00 Mon-Fri in their Slack timezone' end
     from people
+
+    union all
+    select 'github', 'PRs without a size', count(*) filter (size_band is null) || ' of ' || count(*),
+           case when count(*) = 0 then 'no pull requests loaded'
+                when count(*) filter (size_band is null) > 0
+                then 'the export has no additions/deletions for them (gh without additions,deletions; '
+                     || 'REST without files.json; a migration archive): size_band is NULL and they '
+                     || 'count in pr_payoff''s ''all'' rows only'
+                else 'every PR has its size' end
+    from marts.pull_requests
 )
 
 select * from facts

@@ -18,8 +18,11 @@ create table if not exists raw.github_pull_requests (
     url                varchar,
     additions          bigint,             -- when the export has them (gh additions, REST pull detail)
     deletions          bigint,
+    changed_files      bigint,             -- gh changedFiles, REST changed_files (pull detail)
     _source_file       varchar not null,
     _load_id           varchar not null,
     _loaded_at         timestamptz not null,
     _row_hash          ubigint not null
 );
+-- a database made before changed_files existed gets the column (NULL until its PRs load again)
+alter table raw.github_pull_requests add column if not exists changed_files bigint;

@@ -13,11 +13,13 @@ users as (
     select lower(login) as login_key, is_bot from staging.stg_github__users
 ),
 
--- when a PR left draft: its first ready_for_review, where the export has timeline events
+-- when a PR left draft: its first ready_for_review, where the export has timeline events, and
+-- every time it did (a PR put back to draft becomes ready again: pickup counts from the last one)
 ready as (
-    select repo, number, min(export_time("at")) as ready_event_at
+    select repo, number, min(export_time("at")) as ready_event_at,
+           list(export_time("at") order by export_time("at")) as ready_event_times
     from raw.github_events
-    where kind = 'ready_for_review'
+    where kind = 'ready_for_review' and export_time("at") is not null
     group by all
 ),
 
@@ -41,11 +43,13 @@ final as (
         list_transform(f.files, lambda x: x.path)                             as files,
         coalesce(p.additions, list_sum(list_transform(f.files, lambda x: x.additions))) as additions,
         coalesce(p.deletions, list_sum(list_transform(f.files, lambda x: x.deletions))) as deletions,
+        coalesce(p.changed_files, len(f.files))                          as changed_files,
         case when export_time(p.merged_at) is not null then 'merged'
              when export_time(p.closed_at) is not null then 'closed'
              when coalesce(p.is_draft, false) then 'draft'
              else 'open' end                                             as state,
         r.ready_event_at is not null                                     as has_ready_event,
+        coalesce(r.ready_event_times, [])                                as ready_event_times,
         p.layout,
         p._load_id
     from prs p
