@@ -5,14 +5,17 @@
 -- still open counts through the day of the export's last event. Bots' PRs are out.
 with prs as (
     select
-        author_person_id,
-        author_name,
-        timezone('UTC', created_at)                        as created_utc,
-        timezone('UTC', coalesce(closed_at, merged_at))    as closed_utc,
-        timezone('UTC', ready_at)                          as ready_utc,
-        timezone('UTC', first_review_at)                   as reviewed_utc
-    from marts.pull_requests
-    where not is_bot_author and created_at is not null
+        p.author_person_id,
+        p.author_name,
+        timezone('UTC', p.created_at)                      as created_utc,
+        timezone('UTC', coalesce(p.closed_at, p.merged_at)) as closed_utc,
+        timezone('UTC', p.ready_at)                        as ready_utc,
+        timezone('UTC', p.first_review_at)                 as reviewed_utc,
+        s.ready_event_times,
+        s.draft_event_times
+    from marts.pull_requests p
+    join staging.stg_github__pull_requests s using (pr_id)
+    where not p.is_bot_author and p.created_at is not null
 ),
 
 horizon as (
@@ -42,9 +45,19 @@ final as (
         day,
         count(*)                                                        as open_prs,
         count(*) filter (ready_utc < day + interval 1 day
-                         and (reviewed_utc is null or reviewed_utc >= day + interval 1 day))
-                                                                        as awaiting_first_review
-    from open_days
+                         and (reviewed_utc is null or reviewed_utc >= day + interval 1 day)
+                         and not in_draft)                              as awaiting_first_review
+    from (
+        -- put back to draft (its last draft event that day or before is later than its last
+        -- ready event) it awaits no review
+        select *,
+               coalesce(list_max(list_filter(draft_event_times,
+                                             lambda x: timezone('UTC', x) < day + interval 1 day))
+                        > coalesce(list_max(list_filter(ready_event_times,
+                                                        lambda x: timezone('UTC', x) < day + interval 1 day)),
+                                   TIMESTAMPTZ '1970-01-01 00:00:00+00'), false) as in_draft
+        from open_days
+    )
     group by author_person_id, day
 )
 

@@ -14,12 +14,17 @@ users as (
 ),
 
 -- when a PR left draft: its first ready_for_review, where the export has timeline events, and
--- every time it did (a PR put back to draft becomes ready again: pickup counts from the last one)
+-- every time it left or re-entered draft (a PR put back to draft becomes ready again: pickup
+-- counts from the last time, and it awaits no review while in draft)
 ready as (
-    select repo, number, min(export_time("at")) as ready_event_at,
-           list(export_time("at") order by export_time("at")) as ready_event_times
+    select repo, number,
+           min(export_time("at")) filter (kind = 'ready_for_review') as ready_event_at,
+           coalesce(list(export_time("at") order by export_time("at"))
+                    filter (kind = 'ready_for_review'), []) as ready_event_times,
+           coalesce(list(export_time("at") order by export_time("at"))
+                    filter (kind = 'convert_to_draft'), []) as draft_event_times
     from raw.github_events
-    where kind = 'ready_for_review' and export_time("at") is not null
+    where kind in ('ready_for_review', 'convert_to_draft') and export_time("at") is not null
     group by all
 ),
 
@@ -50,6 +55,7 @@ final as (
              else 'open' end                                             as state,
         r.ready_event_at is not null                                     as has_ready_event,
         coalesce(r.ready_event_times, [])                                as ready_event_times,
+        coalesce(r.draft_event_times, [])                                as draft_event_times,
         p.layout,
         p._load_id
     from prs p
