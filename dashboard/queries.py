@@ -693,3 +693,88 @@ def pr_merge_gap(f: Filters) -> pl.DataFrame | None:
         "good_prs": good["prs"], "thin_prs": thin["prs"],
         "hours_sooner": thin["median_time_to_merge_hours"] - good["median_time_to_merge_hours"],
     })
+
+
+SIZE_BANDS = ("XS", "S", "M", "L", "XL")
+
+
+def _has_phases() -> bool:
+    """Return whether marts.pull_requests has sizes and phases (a build of this version)."""
+    df = query("select count(*) from information_schema.columns where table_schema = 'marts' "
+               "and table_name = 'pull_requests' and column_name in ('size_band', 'pickup_hours')")
+    return df is not None and df.item() == 2
+
+
+def pr_payoff_by_size(f: Filters) -> pl.DataFrame | None:
+    """Return per size band and quality band: PRs, median review rounds and pickup (both clocks).
+
+    marts.pr_payoff's sized rows, recomputed so the filters apply; every cell is listed, with 0
+    PRs when it has none. PRs without a size are left out (marts.coverage counts them).
+    """
+    if not has("marts.pull_requests") or not _has_phases():
+        return None
+    return query(f"""{SCOPE},
+        prs as (select * from marts.pull_requests, p where {_pr_scope()} and size_band is not null),
+        cells as (select s.size_band, s.i, q.quality_band
+                  from (select unnest(?::varchar[]) as size_band, unnest(range(5)) as i) s,
+                       (select unnest(?::varchar[]) as quality_band) q)
+        select c.size_band, c.quality_band, count(prs.pr_id) as prs,
+               count(prs.pickup_hours) as picked_up_prs,
+               median(prs.review_rounds)::double as median_review_rounds,
+               median(prs.pickup_hours)::double as median_pickup_hours,
+               median(prs.pickup_work_hours)::double as median_pickup_work_hours
+        from cells c left join prs using (size_band, quality_band)
+        group by c.size_band, c.quality_band, c.i order by c.i, c.quality_band""",
+                 *f.params(), list(SIZE_BANDS), list(BANDS))
+
+
+def pr_phases_weekly(f: Filters, work: bool) -> pl.DataFrame | None:
+    """Return per week a PR was merged (Monday, UTC) and phase: the median hours and PRs.
+
+    Phases pickup, review and merge of the PRs merged that week; `work` picks the waiting
+    person's working hours instead of the wall clock. A phase with no PR that week is left out.
+    """
+    if not has("marts.pull_requests") or not _has_phases():
+        return None
+    clock = "work_hours" if work else "hours"
+    return query(f"""{SCOPE},
+        prs as (select * from marts.pull_requests, p
+                where {_pr_scope()} and merged_at is not null),
+        long as (
+            select {_week('merged_at')} as week, 'pickup' as phase, 1 as i, pickup_{clock} as h from prs
+            union all select {_week('merged_at')}, 'review', 2, review_{clock} from prs
+            union all select {_week('merged_at')}, 'merge', 3, merge_{clock} from prs)
+        select week, phase, i as phase_order, median(h)::double as median_hours, count(h) as prs
+        from long where h is not null
+        group by week, phase, i order by week, i""", *f.params())
+
+
+def review_load(f: Filters) -> pl.DataFrame | None:
+    """Return per reviewer over the selection: reviews given, first reviews, median pickup they gave.
+
+    `team` is the reviewer's team ('no team' without one); `team_reviewers` how many reviewers
+    of that team the selection holds, so the page can show only teams of min_group_size or more
+    person by person. Reviews count in the week range by when they were given.
+    """
+    if not has("marts.review_load", "marts.pull_requests") or not _has_phases():
+        return None
+    return query(f"""{SCOPE},
+        loads as (
+            select l.person_id, any_value(l.reviewer_name) as reviewer,
+                   coalesce(any_value(l.team), 'no team') as team,
+                   sum(l.reviews)::bigint as reviews, sum(l.first_reviews)::bigint as first_reviews
+            from marts.review_load l, p
+            where (p.d0 is null or l.week + 6 >= p.d0) and (p.d1 is null or l.week <= p.d1)
+              and (p.teams is null or l.person_id in (select key from team_keys))
+            group by l.person_id),
+        pickups as (
+            select pickup_reviewer_person_id as person_id,
+                   median(pickup_hours)::double as median_pickup_hours,
+                   median(pickup_work_hours)::double as median_pickup_work_hours
+            from marts.pull_requests, p
+            where pickup_reviewer_person_id is not null and {_in_scope('first_review_at', 'repo', None)}
+            group by 1)
+        select l.team, count(*) over (partition by l.team) as team_reviewers, l.reviewer,
+               l.reviews, l.first_reviews, k.median_pickup_hours, k.median_pickup_work_hours
+        from loads l left join pickups k using (person_id)
+        order by l.team, l.reviews desc, l.reviewer""", *f.params())

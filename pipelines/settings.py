@@ -132,6 +132,7 @@ class Settings(BaseSettings):
     work_start: str = "09:00"
     work_end: str = "17:00"
     workdays: str = "Mon-Fri"
+    min_group_size: int = Field(default=5, description="No view or digest shows a smaller group.")
 
     @classmethod
     def settings_customise_sources(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import altair as alt
+import polars as pl
 import streamlit as st
 
-from dashboard import queries, ui
+from dashboard import pr_sizes, queries, ui
+from pipelines.settings import get_settings
 
 MIN_BAND_PRS = 5  # a band with fewer PRs is shown faded and never quoted in a sentence
 
@@ -56,3 +58,52 @@ ui.frame(payoff, column_config={
     "median_review_rounds": st.column_config.NumberColumn("Review rounds", format="%.1f"),
     "median_time_to_first_review_hours": st.column_config.NumberColumn("First review (h)", format="%.1f"),
     "median_time_to_merge_hours": st.column_config.NumberColumn("Merge (h)", format="%.1f")})
+
+# --- at the same size, where PRs wait, who reviews ---------------------------------------------
+by_size = queries.pr_payoff_by_size(f)
+if by_size is not None:
+    st.subheader("At the same size")
+    st.write(pr_sizes.size_sentence(by_size, MIN_BAND_PRS))
+    size = st.segmented_control("Size band (lines changed)", list(queries.SIZE_BANDS), default="S",
+                                help="XS < 10, S < 100, M < 400, L < 1000, XL 1000 or more "
+                                     "(additions + deletions)")
+    cell = by_size.filter(pl.col("size_band") == (size or "S"))
+    ui.frame(cell.drop("size_band"), column_config={
+        "quality_band": "Quality band", "prs": "PRs", "picked_up_prs": "Picked up",
+        "median_review_rounds": st.column_config.NumberColumn("Review rounds", format="%.1f"),
+        "median_pickup_hours": st.column_config.NumberColumn("Pickup (h)", format="%.1f"),
+        "median_pickup_work_hours": st.column_config.NumberColumn("Pickup, reviewer's hours", format="%.1f")})
+    missing = queries.coverage_note("github", "PRs without a size")
+    if missing and not missing.startswith("every PR"):
+        st.caption(f"Not sized: {missing}.")
+
+    st.subheader("Where PRs wait")
+    work = st.toggle("In the waiting person's working hours", value=True,
+                     help="Pickup in the first reviewer's hours, review in the approver's, merge in the author's.")
+    phases = queries.pr_phases_weekly(f, work)
+    if phases is not None and not phases.is_empty():
+        chart = alt.Chart(phases).mark_bar().encode(
+            x=alt.X("week:T", title="week merged"),
+            y=alt.Y("median_hours:Q", title="median hours", stack="zero"),
+            color=alt.Color("phase:N", sort=["pickup", "review", "merge"], title="phase"),
+            order=alt.Order("phase_order:Q"),
+            tooltip=["week:T", "phase:N", alt.Tooltip("median_hours:Q", format=".1f"), "prs:Q"])
+        st.altair_chart(chart.properties(height=260), width="stretch")
+        st.caption("Medians of the PRs merged each week, phase by phase (they need not add up to "
+                   "the median cycle). Pickup: ready → first review; review: → last approval; "
+                   "merge: → merged.")
+    else:
+        st.caption("No merged PR with a review in this selection.")
+
+    load = queries.review_load(f)
+    if load is not None and not load.is_empty():
+        st.subheader("Review load")
+        min_size = get_settings().min_group_size
+        ui.frame(pr_sizes.review_load_rows(load, min_size), column_config={
+            "team": "Team", "team_reviewers": "Reviewers", "reviewer": "Reviewer", "reviews": "Reviews",
+            "first_reviews": "First reviews",
+            "median_pickup_hours": st.column_config.NumberColumn("Pickup given (h)", format="%.1f"),
+            "median_pickup_work_hours": st.column_config.NumberColumn("in their hours", format="%.1f"),
+            "note": "Note"})
+        st.caption(f"Reviews given on others' PRs (bots' reviews never count). Teams with fewer than "
+                   f"{min_size} reviewers in the selection are not shown person by person.")
