@@ -43,12 +43,14 @@ def size_sentence(cells: pl.DataFrame, min_prs: int) -> str:
     bands = ", ".join(f"{s}: {g} and {t} PRs" for s, g, t in both.select("size_band", "prs", "prs_thin").iter_rows())
     smallest = int(min(both["prs"].min(), both["prs_thin"].min()))  # type: ignore[type-var, arg-type]
     agree = fewer in (0, n) and faster in (0, n)
-    if smallest >= SURE_PRS and agree:
-        sure = "fairly sure: every band agrees and each side has 20 PRs or more"
-    elif agree:
-        sure = f"a hint, not proof: the bands agree but the smallest side has {smallest} PRs"
-    else:
+    if n == 1:
+        sure = "a hint, not proof: only one size band has enough PRs"
+    elif not agree:
         sure = "not sure: the size bands disagree"
+    elif smallest >= SURE_PRS:
+        sure = f"fairly sure: every band agrees and each side has {SURE_PRS} PRs or more"
+    else:
+        sure = f"a hint, not proof: the bands agree but the smallest side has {smallest} PRs"
     what = "band" if n == 1 else "bands"
     return (f"At the same size, well-described PRs (quality 70–100) went with fewer review rounds "
             f"than thin ones (0–39) in {fewer} of {n} size {what}, and with faster pickup in {faster} "
