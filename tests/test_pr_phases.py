@@ -199,3 +199,23 @@ def test_marts_keep_their_rules(dbs: dict[str, Path], layout: str) -> None:
         dupes = query(dbs[layout], f"select count(*) from (select {grain} from marts.{mart} "
                                    f"group by all having count(*) > 1)")
         assert dupes.rows() == [(0,)], mart
+
+
+def test_a_database_from_before_changed_files_keeps_working(tmp_path: Path) -> None:
+    """A database whose raw.github_pull_requests has no changed_files (made before it existed)
+    gets the column on the next ingest and builds; PRs loaded before stay without it."""
+    import duckdb
+
+    db = tmp_path / "old.duckdb"
+    jobs.ingest(db, "github", write_gh(tmp_path / "prs.json"))
+    con = duckdb.connect(str(db))
+    con.execute("alter table raw.github_pull_requests drop column changed_files")
+    con.close()
+    jobs.build(db)  # the build alone adds it back (ensure_raw), NULL for the old rows
+    assert query(db, "select count(*), count(changed_files) from raw.github_pull_requests").rows() == [(6, 0)]
+    # the gh files lists still give sizes and counts
+    got = query(db, "select number, additions, deletions, changed_files, size_band "
+                    "from marts.pull_requests order by number")
+    assert_frame_equal(got, SIZES, check_dtypes=False)
+    jobs.ingest(db, "github", write_rest(tmp_path / "rest"))
+    assert query(db, "select count(changed_files) from raw.github_pull_requests").rows() == [(1,)]
