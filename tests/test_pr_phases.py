@@ -97,7 +97,7 @@ def test_migration_without_sizes_is_null_and_coverage_says_so(tmp_path: Path) ->
     assert got.rows() == [(6, 0, 0, 0)]
     cov = query(db, "select value, note from marts.coverage where item = 'PRs without a size'")
     assert cov.rows() == [("6 of 6", "the export has no additions/deletions for them (gh without "
-                           "additions,deletions; REST without files.json; a migration archive): "
+                           "additions,deletions and files; REST without files.json; a migration archive): "
                            "size_band is NULL and they count in pr_payoff's 'all' rows only")]
     # sizes never change phases
     assert_frame_equal(query(db, PHASES_SQL), PHASES, check_dtypes=False)

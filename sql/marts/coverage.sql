@@ -90,7 +90,7 @@ facts as (
     select 'github', 'PRs without a size', count(*) filter (size_band is null) || ' of ' || count(*),
            case when count(*) = 0 then 'no pull requests loaded'
                 when count(*) filter (size_band is null) > 0
-                then 'the export has no additions/deletions for them (gh without additions,deletions; '
+                then 'the export has no additions/deletions for them (gh without additions,deletions and files; '
                      || 'REST without files.json; a migration archive): size_band is NULL and they '
                      || 'count in pr_payoff''s ''all'' rows only'
                 else 'every PR has its size' end
