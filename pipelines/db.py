@@ -500,6 +500,9 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         con.execute(f"create schema {layer}")
         if layer == "staging":
             _write_build_settings(con)
+            from pipelines.agreements import write_agreements  # the agreements the marts read
+
+            write_agreements(con)
         files = {f"{layer}.{f.stem}": f for f in sql_files(layer)}
         texts = {name: f.read_text() for name, f in files.items()}
         texts |= {name: m.reads for name, m in python.items() if m.layer == layer}

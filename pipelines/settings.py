@@ -12,7 +12,7 @@ import os
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import (
@@ -133,6 +133,19 @@ class Settings(BaseSettings):
     work_end: str = "17:00"
     workdays: str = "Mon-Fri"
     min_group_size: int = Field(default=5, description="No view or digest shows a smaller group.")
+
+    # Working agreements and the weekly digest (README "Working agreements and the digest").
+    agreement: list[dict[str, Any]] = Field(
+        default_factory=list, description="[[agreement]] tables; none: the default catalogue."
+    )
+    delivery: list[dict[str, Any]] = Field(
+        default_factory=list, description="[[delivery]] tables: where each team's digest goes."
+    )
+    min_group_size: int = Field(default=5, description="No view or digest shows a smaller group.")
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_from: str = "asyncpulse@localhost"
+    smtp_ca_file: Path | None = Field(default=None, description="CA to trust for STARTTLS.")
 
     @classmethod
     def settings_customise_sources(
