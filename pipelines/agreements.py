@@ -17,13 +17,19 @@ computes the breaches in SQL; docs/metrics.md defines each kind.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
 
 from pipelines.settings import get_settings
+
+if TYPE_CHECKING:
+    import polars as pl
 
 Unit = Literal["working hours", "count", "share"]
 
@@ -162,3 +168,46 @@ def write_agreements(con: duckdb.DuckDBPyConnection, agreements: list[Agreement]
         team varchar)""")
     if rows:
         con.executemany("insert into staging.agreements values (?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def preview(database: Path, agreements: list[Agreement] | None = None) -> pl.DataFrame:
+    """Return how often each agreement would have fired per week: (agreement, week, breaches).
+
+    Builds `marts.agreement_breaches` for `agreements` (default: every configured one,
+    those with `enabled = false` too) on a scratch copy of the published database, so the
+    counts are exactly what the mart would hold, and the database is not touched. Every
+    week of the loaded history is listed, with 0 where nothing broke.
+    """
+    import polars as pl
+
+    from pipelines import db
+
+    chosen = configured_agreements(include_disabled=True) if agreements is None else agreements
+    if not Path(database).exists():
+        raise FileNotFoundError(f"{database}: no database here yet (run `asyncpulse ingest` first)")
+    with tempfile.TemporaryDirectory(prefix="asyncpulse-preview-") as tmp:
+        scratch = Path(tmp) / "preview.duckdb"
+        shutil.copyfile(database, scratch)  # the published file is replaced, never written in place
+        con = db.connect_writer(scratch)
+        try:
+            for f in db.sql_files("macros"):
+                con.execute(f.read_text())
+            write_agreements(con, chosen)
+            model = next(f for f in db.sql_files("marts") if f.stem == "agreement_breaches")
+            con.execute(f"create or replace table marts.agreement_breaches as\n{model.read_text()}")
+            con.register("_chosen", pl.DataFrame({"agreement": [a.name for a in chosen]},
+                                                 schema={"agreement": pl.String}).to_arrow())
+            return con.sql("""
+                with weeks as (
+                    select distinct week from marts.team_weekly
+                    union select distinct week from marts.agreement_breaches
+                )
+                select a.agreement, w.week, count(b.subject_id) as breaches
+                from _chosen a
+                cross join weeks w
+                left join marts.agreement_breaches b on b.agreement = a.agreement and b.week = w.week
+                group by all
+                order by a.agreement, w.week
+            """).pl()
+        finally:
+            con.close()

@@ -156,7 +156,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+        # the file named now, not when this module was imported
+        toml_file = os.environ.get("ASYNCPULSE_SETTINGS", "asyncpulse.toml")
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
 
 
 @lru_cache(maxsize=1)

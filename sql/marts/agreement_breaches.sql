@@ -9,6 +9,8 @@
 --                bounce happened, the week ended)
 --   value        the wait in working hours, the strikes or bounces, or the share
 --   still_open   nobody has answered / reviewed yet, or no call or decision is recorded
+--   week         the ISO week (Monday, UTC) it counts in: the week measured for a share kind,
+--                else the week of detected_at
 with agreements as (
     select * from staging.agreements
 ),
@@ -200,7 +202,8 @@ timed as (
            w.wait_us // 1000000 as wait_seconds
     from (select * from first_review union all by name select * from unanswered) w
     join agreements g on g.name = w.agreement
-    where w.wait_us > g.threshold_seconds * 1000000
+    -- whole seconds against whole seconds: a wait of N hours and half a second is N hours
+    where w.wait_us // 1000000 > g.threshold_seconds
 ),
 
 counted as (
@@ -215,7 +218,9 @@ final as (
     select b.agreement, g.kind, b.subject_id, b.team, b.opened_at, b.detected_at, b.value,
            g.threshold::double as threshold, b.still_open, b.url, b.wait_seconds,
            g.threshold_seconds,
-           date_trunc('week', b.detected_at::timestamp)::date as week
+           -- the week a breach counts in: the week measured for a share, else the week it broke
+           date_trunc('week', case when g.unit = 'share' then b.opened_at
+                                   else b.detected_at end::timestamp)::date as week
     from (select * from timed union all by name select * from counted) b
     join agreements g on g.name = b.agreement
 )
