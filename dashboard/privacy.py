@@ -49,7 +49,16 @@ def redact(df: pl.DataFrame) -> pl.DataFrame:
     """Return `df` with people pseudonymised and text hidden when the switch is on."""
     if not is_on() or df.is_empty():
         return df
-    names = _names()
+    return pseudonymise(df, _names())
+
+
+def pseudonymise(df: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
+    """Return `df` with people replaced by their pseudonyms in `names` and text hidden.
+
+    `names` is `queries.PEOPLE_NAMES_SQL`'s result; the digest calls this directly.
+    """
+    if df.is_empty():
+        return df
     mapping = dict(zip(names["key"].to_list(), names["pseudonym"].to_list(), strict=True))
     mapping.update({p: p for p in names["pseudonym"].to_list()})  # redacting twice changes nothing
     written = names.filter("is_name").with_columns(n=pl.col("key").str.len_chars()).sort("n", descending=True)

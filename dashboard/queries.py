@@ -298,7 +298,11 @@ def people_names() -> pl.DataFrame | None:
     `is_name` marks display names and person ids (which may be written inside free text);
     Slack ids and GitHub logins only ever stand alone in a column.
     """
-    return query("""
+    return query(PEOPLE_NAMES_SQL)
+
+
+# also read by the digest (pipelines/digest), so its pseudonyms are the dashboard's
+PEOPLE_NAMES_SQL = """
         with numbered as (
             select *, 'Person ' || row_number() over (order by md5(person_id)) as pseudonym
             from intermediate.int_people__matched)
@@ -308,7 +312,7 @@ def people_names() -> pl.DataFrame | None:
             union all select unnest(slack_ids), pseudonym, false from numbered
             union all select unnest(github_logins), pseudonym, false from numbered)
         where key is not null and key <> ''
-        order by key""")
+        order by key"""
 
 
 # --- metrics week by week ----------------------------------------------------------------------
