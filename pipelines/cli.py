@@ -107,6 +107,29 @@ def make_parser() -> argparse.ArgumentParser:
     _add_db(pe, top=False)
     pe.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
+    ag = sub.add_parser(
+        "agreements", help="the working agreements in force; --preview: how often each would fire",
+        description="List the working agreements ([[agreement]] in asyncpulse.toml or "
+        "ASYNCPULSE_AGREEMENT; none: the defaults). --preview counts, per ISO week of the loaded "
+        "history, the breaches each (enabled = false ones too) would have had.",
+    )
+    _add_db(ag, top=False)
+    ag.add_argument("--preview", action="store_true", help="breaches per agreement and week")
+
+    dg = sub.add_parser(
+        "digest", help="a team's weekly digest; --send delivers it through its [[delivery]] tables",
+        description="Render a team's week: headline numbers against the week before, open "
+        "breaches, the worst threads and PRs with what would have helped, and what the data "
+        "cannot tell. Without --team: every team. Without --week: the last full week.",
+    )
+    _add_db(dg, top=False)
+    dg.add_argument("--team", help="one team (default: every team)")
+    dg.add_argument("--week", help="ISO week, e.g. 2024-W10 (default: the last full week)")
+    dg.add_argument("--format", choices=["markdown", "html", "text"], default="markdown")
+    dg.add_argument("--send", action="store_true",
+                    help="deliver it (each team, week and channel once; see raw.deliveries)")
+    dg.add_argument("--private", action="store_true", help="names as the dashboard's pseudonyms")
+
     d = sub.add_parser("dashboard", help="start the Streamlit dashboard")
     _add_db(d, top=False)
     d.add_argument("--port", type=int, default=8501)
@@ -181,14 +204,17 @@ def main(argv: list[str] | None = None) -> int:
         if _interrupted(e):  # Ctrl-C or SIGTERM inside a DuckDB query
             print("interrupted; the database is as it was", file=sys.stderr)
             return EXIT_FAILED
+        from pipelines.agreements import AgreementError
         from pipelines.db import BuildError, BusyError, DiskFullError
+        from pipelines.digest.deliver import DeliveryError
+        from pipelines.digest.render import DigestError
         from pipelines.exports import ExportError
         from pipelines.forget import ForgetError
         from pipelines.people import PeopleFileError
         from pipelines.sources.http import FetchError
 
         known = (ExportError, BusyError, BuildError, PeopleFileError, FileNotFoundError, ForgetError,
-                 DiskFullError, FetchError)
+                 DiskFullError, FetchError, AgreementError, DigestError, DeliveryError)
         if os.environ.get("ASYNCPULSE_DEBUG") or not isinstance(e, known):
             raise
         print(f"asyncpulse: {e}", file=sys.stderr)
@@ -496,6 +522,63 @@ def cmd_forget(args: argparse.Namespace, database: Path) -> int:
     return EXIT_OK
 
 
+def cmd_agreements(args: argparse.Namespace, database: Path) -> int:
+    """List the agreements in force; with --preview, their breaches per week."""
+    from pipelines.agreements import configured_agreements, preview
+
+    agreements = configured_agreements(include_disabled=True)
+    for a in agreements:
+        print(("" if a.enabled else "(preview only) ") + a.describe())
+    if args.preview:
+        import polars as pl
+
+        counts = preview(database, agreements)
+        wide = counts.pivot(on="agreement", index="week", values="breaches").sort("week")
+        wide = wide.with_columns(pl.col("week").map_elements(
+            lambda d: f"{d.isocalendar()[0]}-W{d.isocalendar()[1]:02d}", return_dtype=pl.String))
+        _print_rows(wide.columns, wide.rows(), "table", max_rows=10_000)
+    return EXIT_OK
+
+
+def cmd_digest(args: argparse.Namespace, database: Path) -> int:
+    """Print each team's digest (or one team's); with --send, deliver it and say how it went."""
+    from datetime import UTC, datetime
+
+    from pipelines.db import connect_reader
+    from pipelines.digest import render
+
+    con = connect_reader(database)
+    try:
+        week = render.parse_week(args.week) if args.week else render.latest_week(con, datetime.now(UTC).date())
+        names = [args.team] if args.team else [t for t, _ in render.teams(con)]
+        if not names:
+            raise render.DigestError("the people file names no teams: no digest to write")
+        digests, code = [], EXIT_OK
+        for team in names:
+            try:
+                digests.append(render.gather(con, team, week, private=args.private))
+            except render.DigestError as e:
+                if args.team:
+                    raise
+                print(f"{team}: {e}", file=sys.stderr)
+    finally:
+        con.close()
+    if not args.send:
+        print("\n".join(render.render(d, args.format) for d in digests), end="")
+        return code
+    from pipelines.digest.deliver import configured_deliveries, deliver_due
+
+    if not configured_deliveries():
+        print("asyncpulse: nothing to send to: add a [[delivery]] table (README)", file=sys.stderr)
+        return EXIT_FAILED
+    outcomes = []
+    for d in digests:
+        outcomes += deliver_due(database, datetime.now(UTC), team=d.team, week=week)
+    for o in outcomes:
+        print(o.line(), file=sys.stderr)
+    return EXIT_FAILED if any(o.status == "failed" for o in outcomes) else code
+
+
 COMMANDS = {
     "ingest": cmd_ingest,
     "fetch": cmd_fetch,
@@ -505,6 +588,8 @@ COMMANDS = {
     "sql": cmd_sql,
     "forget": cmd_forget,
     "people": cmd_people,
+    "agreements": cmd_agreements,
+    "digest": cmd_digest,
     "dashboard": cmd_dashboard,
     "demo": cmd_demo,
 }

@@ -25,6 +25,7 @@ store in `raw.loads`):
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ from pipelines.exports import ExportError
 from pipelines.people import PeopleFileError
 from pipelines.sources.http import ApiRefused
 from pipelines.sources.picking import already_loaded, export_fingerprint, pick_export
+
+DIGEST_CRON = "*/15 * * * *"  # digests are due at 09:00 local: a quarter of an hour late at most
 
 # Errors a retry cannot fix: the export, a model or the people file is wrong; the API said no.
 PERMANENT = (ExportError, BuildError, PeopleFileError, ApiRefused)
@@ -128,19 +131,49 @@ def _fetch_configured(db: Path, work: Path, run: runs.RunRecord) -> list[dict[st
     return reports
 
 
+@task(name="deliver digests")
+def deliver_task(work: str, now: str | None) -> list[str]:
+    """Send the digests due by `now` (ISO instant; default: the current time) from the run's copy."""
+    from pipelines.digest.deliver import DeliveryError, deliver_into
+
+    try:
+        return [o.line() for o in deliver_into(Path(work), _instant(now))]
+    except DeliveryError as e:  # a bad [[delivery]] table must not cost the night's data
+        print(f"digests not sent: {e}")
+        return []
+
+
+def _instant(now: str | None) -> datetime | None:
+    return datetime.fromisoformat(now) if now else None
+
+
+@flow(name="digests", log_prints=True)
+def digests(db: str, now: str | None = None) -> list[str]:
+    """Send the digests due by `now` (09:00 in each team's zone); each (team, week, channel) once."""
+    from pipelines.digest.deliver import deliver_due
+
+    lines = [o.line() for o in deliver_due(Path(db), _instant(now))]
+    for line in lines:
+        print(line)
+    return lines
+
+
 @flow(name="nightly", log_prints=True)
 def nightly(
-    db: str, slack: str | None = None, github: str | None = None, people: str | None = None
+    db: str, slack: str | None = None, github: str | None = None, people: str | None = None,
+    now: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Fetch and ingest whatever is configured, then build; publish atomically. Return the load reports.
+    """Fetch and ingest whatever is configured, then build, then send the digests due; publish atomically.
 
     `slack` and `github` may each be an export or a folder where exports
-    land (the newest is taken, see `pipelines.sources.picking`).
+    land (the newest is taken, see `pipelines.sources.picking`). `now` (an ISO
+    instant, default the current time) is when the digests due are judged.
+    Return the load reports.
     """
     ctx = FlowRunContext.get()
     run = runs.RunRecord(flow_run_id=str(ctx.flow_run.id) if ctx and ctx.flow_run else None)
     try:
-        reports = _ingest_and_build(Path(db), run, {"slack": slack, "github": github}, people)
+        reports = _ingest_and_build(Path(db), run, {"slack": slack, "github": github}, people, now)
     except Exception as e:
         run.fail(e)
         if runs.record_failed_run(Path(db), run):
@@ -153,7 +186,8 @@ def nightly(
 
 
 def _ingest_and_build(
-    db: Path, run: runs.RunRecord, sources: dict[str, str | None], people: str | None
+    db: Path, run: runs.RunRecord, sources: dict[str, str | None], people: str | None,
+    now: str | None = None,
 ) -> list[dict[str, Any]]:
     reports: list[dict[str, Any]] = []
     with writable_copy(db) as work:
@@ -177,6 +211,7 @@ def _ingest_and_build(
         if changed or people or not (reports or fetched_any):
             counts = build_task(str(work), people)
             run.steps.append(f"build: {len(counts)} relations")
+        run.steps += [f"digest: {line}" for line in deliver_task(str(work), now)]
         runs.record_run(work, run)
     return reports
 
@@ -201,11 +236,22 @@ def serve_nightly(name: str, cron: str, parameters: dict[str, Any]) -> None:
 
     One run at a time (the writer lock would serialise them anyway); on
     Ctrl-C Prefect pauses the schedule, so runs do not pile up unserved.
+    Beside it, digests/`name` runs every 15 minutes and sends the digests that have come due
+    (09:00 in each team's zone), so a team's morning does not wait for the nightly run.
     """
+    from prefect import serve
     from prefect.deployments.runner import EntrypointType
 
-    nightly.serve(
-        name=name, cron=cron, parameters=parameters, limit=1,
-        entrypoint_type=EntrypointType.MODULE_PATH,  # `pipelines.flows.nightly`, not a file path
-        description="asyncpulse: ingest the newest exports, rebuild, publish atomically",
+    serve(
+        nightly.to_deployment(
+            name=name, cron=cron, parameters=parameters,
+            entrypoint_type=EntrypointType.MODULE_PATH,  # `pipelines.flows.nightly`, not a file path
+            description="asyncpulse: ingest the newest exports, rebuild, publish atomically",
+        ),
+        digests.to_deployment(
+            name=name, cron=DIGEST_CRON, parameters={"db": parameters["db"]},
+            entrypoint_type=EntrypointType.MODULE_PATH,
+            description="asyncpulse: send each team's weekly digest at 09:00 in its timezone",
+        ),
+        limit=1,
     )

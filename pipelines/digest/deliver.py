@@ -204,6 +204,8 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _previous(con: duckdb.DuckDBPyConnection, team: str, week: date, channel: str) -> tuple[Any, ...] | None:
+    if not _has_table(con, "raw", "deliveries"):
+        return None
     rows = con.execute(
         "select status, attempts, next_attempt_at, first_attempt_at from raw.deliveries "
         "where team = ? and week = ? and channel = ?", [team, week, channel]).fetchall()
@@ -227,18 +229,28 @@ def _record(con: duckdb.DuckDBPyConnection, team: str, week: date, delivery: Del
     return attempts
 
 
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? "
+                            "and table_name = ?", [schema, name]).fetchall()[0][0])
+
+
 def deliver(
-    con: duckdb.DuckDBPyConnection, now: datetime, team: str | None = None, week: date | None = None
+    con: duckdb.DuckDBPyConnection, now: datetime, team: str | None = None, week: date | None = None,
+    dry_run: bool = False,
 ) -> list[Outcome]:
     """Send what is due by `now` (or, given `team` and `week`, that digest now); record it.
 
     Due: for each team and channel, the newest week whose digest was due (09:00 local on the
     team's first workday of the week after) by `now`. A sent row is skipped, a failed one
     waits for its backoff; a team under min_group_size or without data that week is skipped
-    and nothing is recorded (there was nothing to send).
+    and nothing is recorded (there was nothing to send). `dry_run`: say what is due
+    ('due'), send and record nothing (a read-only connection will do).
     """
-    db.ensure_raw(con)
     deliveries = configured_deliveries()
+    if not deliveries or not _has_table(con, "marts", "team_weekly"):
+        return []  # nothing configured, or nothing built yet
+    if not dry_run:
+        db.ensure_raw(con)
     clocks = due.team_clocks(con)
     cache: dict[tuple[str, date], render.Digest | str] = {}
     out: list[Outcome] = []
@@ -267,6 +279,9 @@ def deliver(
             digest = cache[key]
             if isinstance(digest, str):
                 out.append(Outcome(name, digest_week, d.name, "skipped", 0, digest))
+                continue
+            if dry_run:
+                out.append(Outcome(name, digest_week, d.name, "due", prev[1] if prev else 0))
                 continue
             try:
                 send(d, digest)
@@ -299,6 +314,20 @@ def deliver_into(work: Path, now: datetime | None = None, team: str | None = Non
 
 def deliver_due(database: Path, now: datetime | None = None, team: str | None = None,
                 week: date | None = None) -> list[Outcome]:
-    """Send what is due from `database`, atomically recording it (copy-and-swap)."""
+    """Send what is due from `database`, atomically recording it (copy-and-swap).
+
+    Looks first on a read-only connection: when nothing is due (the common case of a
+    schedule every quarter hour), the database is not copied at all.
+    """
+    if not get_settings().delivery or not Path(database).exists():
+        return []
+    when = now or datetime.now(UTC)
+    reader = db.connect_reader(Path(database))
+    try:
+        planned = deliver(reader, when, team, week, dry_run=True)
+    finally:
+        reader.close()
+    if not any(o.status == "due" for o in planned):
+        return planned
     with db.writable_copy(Path(database)) as work:
-        return deliver_into(work, now, team, week)
+        return deliver_into(work, when, team, week)
