@@ -9,7 +9,6 @@ next run succeeds.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +28,6 @@ from tests.helpers import (
     messages_per_conversation,
 )
 from tests.workspace import FACTS, USERS
-
-
-@pytest.fixture(scope="session")
-def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Start Prefect's temporary server once (about 15 s); telemetry off, home in tmp."""
-    os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))
-    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    os.environ["DO_NOT_TRACK"] = "1"
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=60):
-        yield
 
 
 @pytest.fixture
@@ -321,7 +308,6 @@ def test_a_run_failing_at_any_step_changes_no_data_and_the_next_run_succeeds(
     step: str, prefect_server: None, db_path: Path, tmp_path: Path, quick_retries: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import os
 
     from pipelines import db, jobs
 
@@ -400,7 +386,6 @@ def test_a_failed_run_is_recorded_with_its_error_and_nothing_else(
 def test_nightly_takes_the_newest_export_of_a_drop_folder(
     prefect_server: None, db_path: Path, tmp_path: Path
 ) -> None:
-    import os
 
     from tests.conftest import SlackExport
 

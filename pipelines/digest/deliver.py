@@ -176,7 +176,7 @@ def send_email(digest: render.Digest, to: list[str]) -> None:
     """Send the digest as text and HTML over SMTP with STARTTLS (never in clear)."""
     s = get_settings()
     msg = EmailMessage()
-    msg["Subject"] = digest.title
+    msg["Subject"] = f"asyncpulse digest: {digest.team}, {digest.label}"  # short: never folded
     msg["From"] = s.smtp_from
     msg["To"] = ", ".join(to)
     msg.set_content(render.text(digest))

@@ -250,17 +250,21 @@ def subject_label(b: dict[str, Any]) -> str:
 def thread_help(t: dict[str, Any]) -> str:
     if t["escalation_overdue"]:
         return THREAD_HELP["escalation"]
-    if t["bounces"] >= 2:
+    if t["bounces"] >= 1:
         return THREAD_HELP["ping_pong"]
     if t["messages"] >= get_settings().decision_min_messages and not t["decision_recorded"]:
         return THREAD_HELP["undecided"]
     return THREAD_HELP["long"]
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def thread_sentence(t: dict[str, Any]) -> str:
     return (f"#{t['conversation_name']}, {_day(t['started_at'])}, opened by {t['person']}: "
-            f"{t['messages']} messages, {t['bounces']} bounces ({t['bounce_wait_hours']:.1f} h "
-            f"waiting across timezones), {t['strikes']} strikes")
+            f"{_n(t['messages'], 'message')}, {_n(t['bounces'], 'bounce')} "
+            f"({t['bounce_wait_hours']:.1f} h waiting across timezones), {_n(t['strikes'], 'strike')}")
 
 
 def pr_help(p: dict[str, Any]) -> str:
@@ -270,7 +274,7 @@ def pr_help(p: dict[str, Any]) -> str:
 
 def pr_sentence(p: dict[str, Any]) -> str:
     return (f"{p['repo']}#{p['number']} \"{p['title']}\" by {p['person']}: quality "
-            f"{_fmt(p['quality'], 'count')}, {p['review_rounds']} review rounds")
+            f"{_fmt(p['quality'], 'count')}, {_n(p['review_rounds'], 'review round')}")
 
 
 # --- formats -------------------------------------------------------------------------------------
