@@ -239,19 +239,20 @@ def serve_nightly(name: str, cron: str, parameters: dict[str, Any]) -> None:
     Beside it, digests/`name` runs every 15 minutes and sends the digests that have come due
     (09:00 in each team's zone), so a team's morning does not wait for the nightly run.
     """
-    from prefect import serve
-    from prefect.deployments.runner import EntrypointType
+    from typing import cast
 
-    serve(
-        nightly.to_deployment(
-            name=name, cron=cron, parameters=parameters,
-            entrypoint_type=EntrypointType.MODULE_PATH,  # `pipelines.flows.nightly`, not a file path
-            description="asyncpulse: ingest the newest exports, rebuild, publish atomically",
-        ),
-        digests.to_deployment(
-            name=name, cron=DIGEST_CRON, parameters={"db": parameters["db"]},
-            entrypoint_type=EntrypointType.MODULE_PATH,
-            description="asyncpulse: send each team's weekly digest at 09:00 in its timezone",
-        ),
-        limit=1,
-    )
+    from prefect import serve
+    from prefect.deployments.runner import EntrypointType, RunnerDeployment
+
+    # to_deployment is sync outside an event loop (it is typed for both)
+    night = cast(RunnerDeployment, nightly.to_deployment(
+        name=name, cron=cron, parameters=parameters,
+        entrypoint_type=EntrypointType.MODULE_PATH,  # `pipelines.flows.nightly`, not a file path
+        description="asyncpulse: ingest the newest exports, rebuild, publish atomically",
+    ))
+    morning = cast(RunnerDeployment, digests.to_deployment(
+        name=name, cron=DIGEST_CRON, parameters={"db": parameters["db"]},
+        entrypoint_type=EntrypointType.MODULE_PATH,
+        description="asyncpulse: send each team's weekly digest at 09:00 in its timezone",
+    ))
+    serve(night, morning, limit=1)
