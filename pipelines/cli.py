@@ -496,6 +496,10 @@ def cmd_demo(args: argparse.Namespace, database: Path) -> int:
     print("generated the sample workspace in " + str(out) + ": "
           + ", ".join(f"{v} {k}" for k, v in counts.items()), file=sys.stderr)
     demo_db = s.demo_db  # never the user's database
+    if not s.agreement:  # the demo's own agreements (pipelines.demo.DEMO_AGREEMENTS)
+        from pipelines.demo import DEMO_AGREEMENTS
+
+        s.agreement = DEMO_AGREEMENTS
     code = _report(jobs.ingest(demo_db, "slack", out / "slack"))
     code = max(code, _report(jobs.ingest(demo_db, "github", out / "github" / "prs.json")))
     jobs.build(demo_db, out / "people.csv")

@@ -30,6 +30,18 @@ from pipelines.demo_slack import BOTS, Conv, SlackBuilder, hash_hex
 DEFAULT_TODAY = date(2026, 11, 16)
 HISTORY_DAYS = 153  # about five months
 HUMAN_SUBTYPES = (None, "thread_broadcast", "file_share", "me_message")
+# The demo's working agreements, when the user has set none: the defaults, but a first review
+# within half a working day and an ask answered within one working hour (the acme people
+# answer fast, so the defaults of one working day would never fire and the page would be empty).
+DEMO_AGREEMENTS = [
+    {"kind": "first_review", "threshold": 4},
+    {"kind": "unanswered", "threshold": 1},
+    {"kind": "escalation"},
+    {"kind": "ping_pong"},
+    {"kind": "dm_share"},
+    {"kind": "low_context_share"},
+    {"kind": "after_hours_share"},
+]
 
 
 def generate_demo(out_dir: Path, seed: int = 7, today: date | None = None) -> dict[str, int]:

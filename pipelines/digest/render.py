@@ -108,10 +108,16 @@ def teams(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
 
 
 def latest_week(con: duckdb.DuckDBPyConnection, today: date) -> date:
-    """The default week: the last full week before `today`, or the data's last week if earlier."""
+    """The default week: the last full week before `today`, or the data's if that is earlier."""
     last_full = today - timedelta(days=today.weekday() + 7)
-    (data_last,) = con.execute("select max(week) from marts.team_weekly").fetchall()[0]
-    return min(last_full, data_last) if data_last is not None else last_full
+    (data_end,) = con.execute("""
+        select greatest((select max(sent_at) from staging.stg_slack__messages),
+                        (select max("at") from staging.stg_github__events))::date""").fetchall()[0]
+    if data_end is None:
+        return last_full
+    # the last week whose Sunday the data reaches
+    data_full = data_end + timedelta(days=1) - timedelta(days=(data_end + timedelta(days=1)).weekday() + 7)
+    return min(last_full, data_full)
 
 
 def gather(con: duckdb.DuckDBPyConnection, team: str, week: date, private: bool = False) -> Digest:
@@ -138,10 +144,12 @@ def gather(con: duckdb.DuckDBPyConnection, team: str, week: date, private: bool 
     ]
     end = week + timedelta(days=7)
     breaches = con.sql("""
-        select agreement, kind, subject_id, opened_at, detected_at, value, threshold, still_open, url
-        from marts.agreement_breaches
-        where team = ? and (week = ? or (still_open and detected_at < ?::date))
-        order by opened_at, agreement, subject_id""", params=[team, week, end]).pl()
+        select b.agreement, b.kind, b.subject_id, b.opened_at, b.detected_at, b.value, b.threshold,
+               b.still_open, b.url, t.conversation_name
+        from marts.agreement_breaches b
+        left join marts.threads t on t.thread_id = b.subject_id
+        where b.team = ? and (b.week = ? or (b.still_open and b.detected_at < ?::date))
+        order by b.opened_at, b.agreement, b.subject_id""", params=[team, week, end]).pl()
     threads = con.sql("""
         select t.thread_id, t.source, t.conversation_name, t.started_at, t.messages, t.bounces,
                t.bounce_wait_hours, t.strikes, t.escalation_overdue, t.decision_recorded, t.url,
@@ -243,7 +251,8 @@ def subject_label(b: dict[str, Any]) -> str:
     if s.startswith("github:"):
         return s.removeprefix("github:")
     if s.startswith("slack:"):
-        return "thread " + s.split(":")[1]
+        where = f"#{b['conversation_name']}" if b.get("conversation_name") else s.split(":")[1]
+        return f"{where} thread of {_day(b['opened_at'])}"
     return s
 
 

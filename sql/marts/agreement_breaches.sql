@@ -130,7 +130,8 @@ unanswered as (
 ),
 
 -- escalation: a thread at N strikes with no decision recorded and no call held (a huddle, a
--- meeting link, "on a call"); broken at the handoff that made the N-th strike
+-- meeting link, "on a call"); broken at the handoff that made the N-th strike; open while the
+-- thread is live (a message in the 7 days before as_of), not once it has gone quiet
 calls as (
     select distinct thread_id
     from intermediate.int_conversation_events
@@ -147,8 +148,12 @@ escalation as (
     select g.name as agreement, t.thread_id as subject_id, p.team, t.started_at as opened_at,
            (select min(h.t_b) from pair_handoffs h
             where h.thread_id = t.thread_id and h.n = 2 * g.threshold_count) as detected_at,
-           t.strikes::double as value, true as still_open, t.url
+           t.strikes::double as value,
+           t.started_at + to_microseconds(round(t.span_hours * 3600e6)::bigint) >= n.as_of - interval 7 day
+                                                                              as still_open,
+           t.url
     from marts.threads t
+    cross join as_of n
     left join people p on p.person_id = t.opener_person_id
     join agreements g on g.kind = 'escalation' and (g.team is null or g.team = p.team)
     where t.strikes >= g.threshold_count and not t.decision_recorded
