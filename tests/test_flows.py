@@ -128,10 +128,10 @@ def test_nightly_loads_and_builds_the_sample_workspace(
     ).rows()
     assert (flow_run_id, status, error) == (str(state.state_details.flow_run_id), "ok", None)
     assert load_ids == [report["load_id"]]
-    # every model of the three layers (the settings row the models read is no model)
+    # every model of the three layers (the settings row and agreements the models read are no model)
     models = query(
         db_path, "select count(*) as n from information_schema.tables where table_schema in "
-        "('staging', 'intermediate', 'marts') and table_name != 'build_settings'"
+        "('staging', 'intermediate', 'marts') and table_name not in ('build_settings', 'agreements')"
     ).item()
     assert steps == [f"slack: ok {workspace}", f"build: {models} relations"]
 
@@ -141,8 +141,8 @@ def test_nightly_again_is_unchanged_and_skips_the_build(
 ) -> None:
     assert run_nightly(db_path, slack=str(workspace)).is_completed()
     before = staging(db_path)
-    # every staging model, and the settings row the models read
-    assert set(before) == {f.stem for f in sql_files("staging")} | {"build_settings"}
+    # every staging model, and the settings row and agreements the models read
+    assert set(before) == {f.stem for f in sql_files("staging")} | {"build_settings", "agreements"}
 
     # The Prefect task cache knows the fingerprint and the database confirms it:
     # the ingest task does not run (no raw.loads row), nothing is built.
