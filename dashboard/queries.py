@@ -782,3 +782,58 @@ def review_load(f: Filters) -> pl.DataFrame | None:
                l.reviews, l.first_reviews, k.median_pickup_hours, k.median_pickup_work_hours
         from loads l left join pickups k using (person_id)
         order by l.team, l.reviews desc, l.reviewer""", *f.params())
+
+
+# --- working agreements (marts.agreement_breaches) --------------------------------------------
+
+
+def agreements() -> pl.DataFrame | None:
+    """Return the agreements the last build used (None before a build that has them)."""
+    if not has("staging.agreements"):
+        return None
+    return query("select name, kind, unit, threshold::double as threshold, team "
+                 "from staging.agreements order by name")
+
+
+def _visible_team() -> str:
+    """SQL for a breach's team, NULL when the team is under min_group_size (never shown)."""
+    return f"""case when b.team in (select team from intermediate.int_people__matched
+                                 where team is not null group by team
+                                 having count(*) >= {int(get_settings().min_group_size)})
+                    then b.team end"""
+
+
+def breaches_by_week(f: Filters) -> pl.DataFrame | None:
+    """Return breaches per ISO week and agreement, in the date range and teams chosen."""
+    if not has("marts.agreement_breaches"):
+        return None
+    return query(f"""{SCOPE}
+        select b.week, b.agreement, count(*) as breaches
+        from marts.agreement_breaches b, p
+        where (p.d0 is null or b.week >= p.d0 - 6) and (p.d1 is null or b.week <= p.d1)
+          and (p.teams is null or list_contains(p.teams, {_visible_team()}))
+        group by all order by b.week, b.agreement""", *f.params())
+
+
+def open_breaches(f: Filters) -> pl.DataFrame | None:
+    """Return the breaches still open, oldest first, in the teams chosen."""
+    if not has("marts.agreement_breaches"):
+        return None
+    return query(f"""{SCOPE}
+        select b.agreement, b.kind, {_visible_team()} as team, b.subject_id,
+               case when t.source = 'slack' then '#' || t.conversation_name
+                    else replace(b.subject_id, 'github:', '') end as subject,
+               b.opened_at, b.detected_at, b.value, b.threshold, b.url
+        from marts.agreement_breaches b
+        cross join p
+        left join marts.threads t on t.thread_id = b.subject_id
+        where b.still_open and (p.teams is null or list_contains(p.teams, {_visible_team()}))
+        order by b.opened_at, b.agreement, b.subject_id""", *f.params())
+
+
+def latest_digest() -> pl.DataFrame | None:
+    """Return the newest digest sent (team, week, channel, sent_at, digest), or None."""
+    if not has("raw.deliveries"):
+        return None
+    return query("""select team, week, channel, sent_at, digest from raw.deliveries
+                    where status = 'sent' order by sent_at desc, team, channel limit 1""")

@@ -15,6 +15,7 @@ pages = [
     st.Page("app_pages/replay.py", title="Thread replay", icon=":material/replay:", url_path="replay"),
     st.Page("app_pages/overlap.py", title="Timezone overlap", icon=":material/public:", url_path="overlap"),
     st.Page("app_pages/pr_payoff.py", title="PR payoff", icon=":material/description:", url_path="pr_payoff"),
+    st.Page("app_pages/agreements.py", title="Agreements", icon=":material/handshake:", url_path="agreements"),
     st.Page("app_pages/coverage.py", title="Coverage", icon=":material/fact_check:", url_path="coverage"),
 ]
 page = st.navigation(pages)

@@ -33,7 +33,7 @@ HUMAN_SUBTYPES = (None, "thread_broadcast", "file_share", "me_message")
 # The demo's working agreements, when the user has set none: the defaults, but a first review
 # within half a working day and an ask answered within one working hour (the acme people
 # answer fast, so the defaults of one working day would never fire and the page would be empty).
-DEMO_AGREEMENTS = [
+DEMO_AGREEMENTS: list[dict[str, Any]] = [
     {"kind": "first_review", "threshold": 4},
     {"kind": "unanswered", "threshold": 1},
     {"kind": "escalation"},
