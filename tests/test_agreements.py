@@ -203,3 +203,54 @@ def test_the_preview_tunes_a_threshold_before_it_is_on(built: Path) -> None:
     # up Mon 11 20:00) and #3 (Ben's Fri 16-17 + Mon 09-12: up Mon 18 12:00); 9 h: none
     assert got.rows() == [("review-4h", date(2024, 3, 11), 2), ("review-4h", date(2024, 3, 18), 1),
                           ("review-9h", date(2024, 3, 11), 0), ("review-9h", date(2024, 3, 18), 0)]
+
+
+def test_the_agreements_command_lists_and_previews(built: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines.cli import main
+
+    assert main(["agreements", "--preview", "--db", str(built)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("first_review: a ready PR waits more than 8 of the reviewer's working hours "
+                      "for a first review; more than 8 working hours (every team)")
+    assert out[1].endswith("(SF)") and len([line for line in out if ": " in line]) == len(AGREEMENTS)
+    # the table: one row per week, one column per agreement, the preview's counts
+    header = next(line for line in out if line.lstrip("│ ").startswith("week"))
+    cells = [c.strip() for c in header.strip("│ ").split("┆")]
+    assert cells[0] == "week" and sorted(cells[1:]) == sorted(
+        {str(a.get("name", a["kind"])) for a in AGREEMENTS})
+    rows = {line.split("┆")[0].strip("│ "): [c.strip(" │") for c in line.split("┆")[1:]]
+            for line in out if line.startswith("│ 2024-W")}
+    counts = preview(built)
+    for week, values in rows.items():
+        for name, value in zip(cells[1:], values, strict=True):
+            want = counts.filter(pl.col("agreement") == name, pl.col("week") == _monday(week))["breaches"].item()
+            assert int(value) == want, (week, name)
+    assert set(rows) == {"2024-W11", "2024-W12"}
+
+
+def _monday(label: str) -> date:
+    y, w = label.split("-W")
+    return date.fromisocalendar(int(y), int(w), 1)
+
+
+def test_the_digest_command_prints_one_team_and_refuses_a_small_one(
+    built: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.cli import main
+    from pipelines.db import connect_reader
+    from pipelines.digest import render
+
+    assert main(["digest", "--db", str(built), "--team", "SF", "--week", "2024-W11"]) == 1  # 1 < 5
+    assert capsys.readouterr().err == ("asyncpulse: team 'SF' has 1 people, under min_group_size 5: "
+                                       "no digest (a group that small is not shown)\n")
+    monkeypatch.setenv("ASYNCPULSE_MIN_GROUP_SIZE", "1")
+    get_settings.cache_clear()
+    assert main(["digest", "--db", str(built), "--team", "SF", "--week", "2024-W11", "--format", "text"]) == 0
+    con = connect_reader(built)
+    try:
+        want = render.text(render.gather(con, "SF", date(2024, 3, 11)))
+    finally:
+        con.close()
+    assert capsys.readouterr().out == want
+    assert main(["digest", "--db", str(built), "--week", "2024-W99"]) == 1
+    assert capsys.readouterr().err == "asyncpulse: week '2024-W99' is not an ISO week like 2024-W10\n"
