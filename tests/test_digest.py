@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+import re
 import socket
 import ssl
 from collections.abc import Iterator
@@ -404,3 +405,63 @@ def test_a_bad_delivery_is_one_line_naming_it(raw: dict[str, Any], error: str) -
     with pytest.raises(deliver.DeliveryError) as e:
         deliver.parse_delivery(raw, "[[delivery]] #1")
     assert str(e.value).startswith("[[delivery]] #1: ") and error in str(e.value)
+
+
+# --- the demo's digest: the README's example and its screenshot ---------------------------------
+
+README_DIGEST = re.compile(r"<!-- digest:start -->\n```markdown\n(.*?)```\n<!-- digest:end -->", re.S)
+DEMO_TEAM, DEMO_WEEK = "Platform", date(2026, 11, 9)  # the demo's last full week
+
+
+@pytest.fixture
+def demo_digest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> render.Digest:
+    from pipelines import jobs
+    from pipelines.demo import DEMO_AGREEMENTS, generate_demo
+
+    monkeypatch.setenv("ASYNCPULSE_AGREEMENT", json.dumps(DEMO_AGREEMENTS))  # as `asyncpulse demo`
+    get_settings.cache_clear()
+    out = tmp_path / "demo"
+    generate_demo(out)
+    db = tmp_path / "demo.duckdb"
+    jobs.ingest(db, "slack", out / "slack")
+    jobs.ingest(db, "github", out / "github" / "prs.json")
+    jobs.build(db, out / "people.csv")
+    return gathered(db, DEMO_TEAM, DEMO_WEEK)
+
+
+def test_the_readme_shows_the_demos_digest(demo_digest: render.Digest) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    (shown,) = README_DIGEST.findall(readme)
+    assert shown == render.markdown(demo_digest)
+    assert demo_digest.breaches and demo_digest.threads and demo_digest.prs
+
+
+@pytest.mark.browser
+def test_the_html_digest_in_headless_chromium(demo_digest: render.Digest, tmp_path: Path) -> None:
+    from PIL import Image
+    from playwright.sync_api import expect, sync_playwright
+
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip(f"{chromium} is missing: apt-get install chromium")
+    page_file = tmp_path / "digest.html"
+    page_file.write_text(render.to_html(demo_digest), encoding="utf-8")
+    shot = Path(__file__).resolve().parents[1] / "docs" / "screenshots" / "digest.png"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium),
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        try:
+            page = browser.new_page(viewport={"width": 900, "height": 1000})
+            page.goto(page_file.as_uri())  # a local file: nothing leaves the machine
+            expect(page.get_by_role("heading", level=1)).to_have_text(demo_digest.title)
+            assert page.get_by_role("heading", level=2).all_inner_texts() == [
+                "Headline numbers", "Open breaches of our agreements (oldest first)", "The worst threads",
+                "The worst pull requests", "What the data cannot tell"]
+            assert page.locator("table tr").count() == len(render.HEADLINES) + 1
+            links = page.locator("ol a").evaluate_all("els => els.map(e => e.href)")
+            assert links == [t["url"] for t in demo_digest.threads if t["url"]] + [p["url"] for p in demo_digest.prs]
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    Image.open(shot).convert("RGB").quantize(colors=128).save(shot, optimize=True)
+    assert shot.stat().st_size < 300_000
