@@ -152,7 +152,7 @@ LONDON_W11 = {
             "*Median first review (working hours)*: 7.5 h\n*Median PR description quality (0-100)*: 0")}},
         {"type": "divider"},
         {"type": "section", "text": {"type": "mrkdwn", "text": (
-            "*Open breaches of our agreements* (oldest first)\n"
+            "*Breaches of our agreements*: this week's and any still open, oldest first\n"
             "• London:2024-W11 — after_hours_share: 8% of messages after hours (agreed: 5%); "
             "since Mon 11 Mar 00:00 UTC, closed\n"
             "• London:2024-W11 — dm_share: 8% of the week's messages in DMs (agreed: 7%); "
@@ -455,7 +455,8 @@ def test_the_html_digest_in_headless_chromium(demo_digest: render.Digest, tmp_pa
             page.goto(page_file.as_uri())  # a local file: nothing leaves the machine
             expect(page.get_by_role("heading", level=1)).to_have_text(demo_digest.title)
             assert page.get_by_role("heading", level=2).all_inner_texts() == [
-                "Headline numbers", "Open breaches of our agreements (oldest first)", "The worst threads",
+                "Headline numbers", "Breaches of our agreements: this week's and any still open, oldest first",
+                "The worst threads",
                 "The worst pull requests", "What the data cannot tell"]
             assert page.locator("table tr").count() == len(render.HEADLINES) + 1
             links = page.locator("ol a").evaluate_all("els => els.map(e => e.href)")

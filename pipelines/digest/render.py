@@ -295,7 +295,7 @@ def markdown(d: Digest) -> str:
            "| | this week | week before | change |", "|---|---:|---:|---:|"]
     out += [f"| {h['label']} | {_fmt(h['value'], h['format'])} | {_fmt(h['before'], h['format'])} "
             f"| {_change(h)} |" for h in d.headlines]
-    out += ["", "## Open breaches of our agreements (oldest first)", ""]
+    out += ["", "## Breaches of our agreements: this week's and any still open, oldest first", ""]
     out += [f"- [{subject_label(b)}]({b['url']}) — {breach_sentence(b)}" if b["url"]
             else f"- {subject_label(b)} — {breach_sentence(b)}" for b in d.breaches] or ["- none"]
     if d.more_breaches:
@@ -320,7 +320,7 @@ def text(d: Digest) -> str:
     out = [d.title, "=" * len(d.title), "", "Headline numbers (this week / week before / change)"]
     out += [f"  {h['label']}: {_fmt(h['value'], h['format'])} / {_fmt(h['before'], h['format'])}"
             + (f" / {_change(h)}" if _change(h) else "") for h in d.headlines]
-    out += ["", "Open breaches (oldest first)"]
+    out += ["", "Breaches: this week's and any still open, oldest first"]
     out += [f"  - {subject_label(b)}: {breach_sentence(b)}" + (f" <{b['url']}>" if b["url"] else "")
             for b in d.breaches] or ["  - none"]
     if d.more_breaches:
@@ -370,7 +370,7 @@ li {{ margin-bottom: 0.5em; }} a {{ color: #0969da; }}
 <h1>{html.escape(d.title)}</h1>
 <h2>Headline numbers</h2>
 <table><tr><th></th><th>this week</th><th>week before</th><th>change</th></tr>{rows}</table>
-<h2>Open breaches of our agreements (oldest first)</h2><ul>{breaches}</ul>
+<h2>Breaches of our agreements: this week's and any still open, oldest first</h2><ul>{breaches}</ul>
 <h2>The worst threads</h2><ol>{threads}</ol>
 <h2>The worst pull requests</h2><ol>{prs}</ol>
 <h2>What the data cannot tell</h2><ul>{cov}</ul>
@@ -406,7 +406,7 @@ def blocks(d: Digest) -> dict[str, Any]:
             {"type": "header", "text": {"type": "plain_text", "text": d.title[:150]}},
             section("*Headline numbers*\n" + heads),
             {"type": "divider"},
-            section("*Open breaches of our agreements* (oldest first)\n" + br),
+            section("*Breaches of our agreements*: this week's and any still open, oldest first\n" + br),
             section("*The worst threads*\n" + th),
             section("*The worst pull requests*\n" + pr),
             {"type": "context", "elements": [{"type": "mrkdwn", "text": ("What the data cannot tell:\n" + cov)[:3000]}]},
