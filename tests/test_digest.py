@@ -466,3 +466,39 @@ def test_the_html_digest_in_headless_chromium(demo_digest: render.Digest, tmp_pa
             browser.close()
     Image.open(shot).convert("RGB").quantize(colors=128).save(shot, optimize=True)
     assert shot.stat().st_size < 300_000
+
+
+def test_two_schedules_at_once_send_once(built: Path, httpserver: Any, tmp_path: Path,
+                                         settings: pytest.MonkeyPatch) -> None:
+    """Two processes deliver the same due digest at the same moment: the writer lock lets one
+    send; the other, once it holds the lock, finds the sent row in the file just published."""
+    import os
+    import subprocess
+    import sys
+
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    configure(settings, {"kind": "slack", "team": "SF", "webhook_url": httpserver.url_for("/hook")})
+    code = ("import sys; from datetime import datetime; from pathlib import Path; "
+            "from pipelines.digest.deliver import deliver_due; "
+            "print([o.status for o in deliver_due(Path(sys.argv[1]), datetime.fromisoformat(sys.argv[2]))])")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(built), AFTER_BOTH.isoformat()],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+             for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [e for _, e in outs]
+    assert sorted(o.strip() for o, _ in outs) == ["['already sent']", "['sent']"]
+    assert len(httpserver.log) == 1
+    assert query(built, "select team, status, attempts from raw.deliveries").rows() == [("SF", "sent", 1)]
+
+
+def test_digest_send_delivers_one_week_now(built: Path, tmp_path: Path, settings: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines.cli import main
+
+    configure(settings, {"kind": "folder", "folder": str(tmp_path / "out"), "format": "text"})
+    args = ["digest", "--db", str(built), "--team", "London", "--week", "2024-W11", "--send"]
+    assert main(args) == 0
+    assert capsys.readouterr().err == "London 2024-W11 folder: sent\n"
+    assert main(args) == 0
+    assert capsys.readouterr().err == "London 2024-W11 folder: already sent\n"
+    assert (tmp_path / "out" / "london-2024-W11.txt").read_text() == render.text(gathered(built, "London"))

@@ -147,6 +147,22 @@ def test_schedule_serves_a_deployment_that_a_real_server_runs(tmp_path: Path) ->
                 time.sleep(0.5)
                 state = wait_for(f"{api}/flow_runs/{flow_run_id}", 10)["state"]["type"]
             assert state == "COMPLETED", (logs / "serve.log").read_text()[-3000:]
+            # beside it, the digests deployment (what is due at 09:00 in each team's zone), served
+            # by the same process; a run of it completes (no [[delivery]] here: nothing to send)
+            digests = wait_for(f"{api}/deployments/name/digests/test", 60, serve)
+            assert digests["parameters"] == {"db": str(db)}
+            assert [s["schedule"]["cron"] for s in digests["schedules"]] == ["*/15 * * * *"]
+            triggered = subprocess.run(
+                [str(BIN / "prefect"), "deployment", "run", "digests/test"],
+                env=env, capture_output=True, text=True, timeout=60, check=True,
+            )
+            found = re.search(r"UUID: ([0-9a-f-]{36})", triggered.stdout)
+            assert found, triggered.stdout + triggered.stderr
+            deadline, state = time.monotonic() + 90, None
+            while time.monotonic() < deadline and state not in ("COMPLETED", "FAILED", "CRASHED"):
+                time.sleep(0.5)
+                state = wait_for(f"{api}/flow_runs/{found.group(1)}", 10)["state"]["type"]
+            assert state == "COMPLETED", (logs / "serve.log").read_text()[-3000:]
         finally:
             stop(serve)
 
