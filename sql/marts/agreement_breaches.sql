@@ -20,7 +20,8 @@ people as (
     from intermediate.int_people__matched
 ),
 
-as_of as (
+-- materialized: read by several branches; one scan of the messages
+as_of as materialized (
     select coalesce(greatest(s.at, g.at), s.at, g.at) as as_of
     from (select max(sent_at) as at from staging.stg_slack__messages) s,
          (select max("at") as at from staging.stg_github__events) g
@@ -100,18 +101,30 @@ answers as (
     group by e.thread_id
 ),
 
+-- the members' distinct schedules per channel: a wait depends on the schedule alone, so a
+-- channel of a thousand people in a dozen zones is a dozen rows per ask (`only_person`: the
+-- one member of a schedule nobody else keeps, so the opener can be left out exactly)
+channel_schedules as (
+    select c.conversation_id, p.tz, p.work_start_s, p.work_end_s, p.workdays_mask,
+           case when count(*) = 1 then min(c.person_id) end as only_person
+    from channel_members c
+    join people p on p.person_id = c.person_id
+    where p.tz is not null
+    group by all
+),
+
 member_waits as (
     select a.thread_id, a.team, a.sent_at, r.replied_at,
-           work_us(timezone(p.tz, coalesce(r.replied_at, n.as_of)), p.work_start_s, p.work_end_s, p.workdays_mask)
-           - work_us(timezone(p.tz, a.sent_at), p.work_start_s, p.work_end_s, p.workdays_mask) as wait_us,
-           work_us(timezone(p.tz, a.sent_at), p.work_start_s, p.work_end_s, p.workdays_mask) as start_us,
-           p.tz, p.work_start_s, p.work_end_s, p.workdays_mask
+           work_us(timezone(c.tz, coalesce(r.replied_at, n.as_of)), c.work_start_s, c.work_end_s, c.workdays_mask)
+           - work_us(timezone(c.tz, a.sent_at), c.work_start_s, c.work_end_s, c.workdays_mask) as wait_us,
+           work_us(timezone(c.tz, a.sent_at), c.work_start_s, c.work_end_s, c.workdays_mask) as start_us,
+           c.tz, c.work_start_s, c.work_end_s, c.workdays_mask
     from asks a
     cross join as_of n
-    join channel_members c on c.conversation_id = a.conversation_id and c.person_id <> a.person_id
-    join people p on p.person_id = c.person_id
+    join channel_schedules c on c.conversation_id = a.conversation_id
+                            and c.only_person is distinct from a.person_id
     left join answers r using (thread_id)
-    where p.tz is not null and coalesce(r.replied_at, n.as_of) >= a.sent_at
+    where coalesce(r.replied_at, n.as_of) >= a.sent_at
 ),
 
 unanswered as (
@@ -132,16 +145,24 @@ unanswered as (
 -- escalation: a thread at N strikes with no decision recorded and no call held (a huddle, a
 -- meeting link, "on a call"); broken at the handoff that made the N-th strike; open while the
 -- thread is live (a message in the 7 days before as_of), not once it has gone quiet
+-- only the threads some escalation agreement could fire on are read for calls and handoffs
+struck as (
+    select thread_id from marts.threads
+    where strikes >= (select min(threshold_count) from agreements where kind = 'escalation')
+),
+
 calls as (
     select distinct thread_id
     from intermediate.int_conversation_events
-    where is_human and regexp_matches(lower(coalesce(text, '')),
+    where is_human and thread_id in (select thread_id from struck)
+      and regexp_matches(lower(coalesce(text, '')),
         'huddle|zoom\.us/|meet\.google\.com/|teams\.microsoft\.com/|\b(on|after) (a|the) call\b|\bcall notes\b')
 ),
 
 pair_handoffs as (
     select thread_id, t_b, row_number() over (partition by thread_id, pair order by t_b, turn_no) as n
     from intermediate.int_handoffs
+    where thread_id in (select thread_id from struck)
 ),
 
 escalation as (

@@ -26,19 +26,20 @@ has_dms as (
     from staging.stg_slack__conversations
 ),
 
+-- the Slack ids of people in a team, looked up once (not once per message); only their
+-- messages are read below, so a workspace without teams reads none
+authors as (
+    select i.source_id as author_id, p.person_id, p.team, p.tz, p.work_start_s, p.work_end_s,
+           p.workdays_mask
+    from identities i
+    join people p on p.person_id = i.person_id
+),
+
 messages as (
     select author_id, conversation_type, sent_at,
            date_trunc('week', sent_at::timestamp)::date as week  -- UTC; a plain timestamp skips ICU
     from staging.stg_slack__messages
-    where is_human
-),
-
--- each author looked up once, not once per message
-authors as (
-    select a.author_id, p.person_id, p.team, p.tz, p.work_start_s, p.work_end_s, p.workdays_mask
-    from (select distinct author_id from messages) a
-    join identities i on i.source_id = a.author_id
-    join people p on p.person_id = i.person_id
+    where is_human and author_id in (select author_id from authors)
 ),
 
 message_counts as (
