@@ -247,6 +247,14 @@ def test_the_folder_gets_one_file_per_team_and_week(built: Path, tmp_path: Path,
     assert sent["digest"].to_list() == [render.markdown(gathered(built, t)) for t in ("London", "SF", "SF")]
 
 
+def test_a_private_delivery_sends_pseudonyms(built: Path, tmp_path: Path, settings: pytest.MonkeyPatch) -> None:
+    configure(settings, {"kind": "folder", "folder": str(tmp_path / "out"), "team": "SF", "private": True})
+    assert [o.status for o in deliver.deliver_due(built, AFTER_BOTH)] == ["sent"]
+    sent = (tmp_path / "out" / "sf-2024-W11.md").read_text()
+    assert sent == render.markdown(gathered(built, "SF", private=True))
+    assert "Ana" not in sent and "Person " in sent
+
+
 def test_a_team_under_min_group_size_gets_no_digest(built: Path, tmp_path: Path,
                                                     settings: pytest.MonkeyPatch) -> None:
     settings.delenv("ASYNCPULSE_MIN_GROUP_SIZE")  # the default, 5

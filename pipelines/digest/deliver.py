@@ -7,6 +7,7 @@ and channel.
     format = "markdown"             # folder: markdown | html | text
     team = ["Platform", "Web"]      # optional: these teams only (default: every team)
     timezone = "Europe/Berlin"      # optional: instead of the members' most common zone
+    private = true                  # optional: names as the dashboard's pseudonyms
 
     [[delivery]]
     kind = "email"
@@ -63,6 +64,7 @@ class Delivery:
     to: tuple[str, ...] = ()
     webhook_url: str | None = None
     timezone: str | None = None
+    private: bool = False
 
     def covers(self, team: str) -> bool:
         return self.teams is None or team in self.teams
@@ -86,7 +88,8 @@ class Outcome:
 
 def parse_delivery(raw: dict[str, Any], where: str) -> Delivery:
     """Validate one `[[delivery]]` table; `where` names it in the one-line error."""
-    known = {"kind", "name", "team", "folder", "format", "to", "webhook_url", "webhook_url_env", "timezone"}
+    known = {"kind", "name", "team", "folder", "format", "to", "webhook_url", "webhook_url_env", "timezone",
+             "private"}
     if not isinstance(raw, dict):
         raise DeliveryError(f"{where}: expected a table")
     if set(raw) - known:
@@ -107,7 +110,11 @@ def parse_delivery(raw: dict[str, Any], where: str) -> Delivery:
     fmt = raw.get("format", "markdown")
     if fmt not in EXTENSIONS:
         raise DeliveryError(f"{where}: format {fmt!r} is not one of markdown, html, text")
-    d = Delivery(name=str(raw.get("name") or kind), kind=kind, teams=teams, format=fmt, timezone=tz)
+    private = raw.get("private", False)
+    if not isinstance(private, bool):
+        raise DeliveryError(f"{where}: private {private!r} must be true or false")
+    d = Delivery(name=str(raw.get("name") or kind), kind=kind, teams=teams, format=fmt, timezone=tz,
+                 private=private)
     if kind == "folder":
         if not raw.get("folder"):
             raise DeliveryError(f"{where}: a folder delivery needs `folder`")
@@ -252,7 +259,7 @@ def deliver(
     if not dry_run:
         db.ensure_raw(con)
     clocks = due.team_clocks(con)
-    cache: dict[tuple[str, date], render.Digest | str] = {}
+    cache: dict[tuple[str, date, bool], render.Digest | str] = {}
     out: list[Outcome] = []
     for name, clock in clocks.items():
         if team is not None and name != team:
@@ -270,10 +277,10 @@ def deliver(
                 out.append(Outcome(name, digest_week, d.name, "waiting", prev[1],
                                    f"retry after {prev[2]:%Y-%m-%d %H:%M} UTC"))
                 continue
-            key = (name, digest_week)
+            key = (name, digest_week, d.private)
             if key not in cache:
                 try:
-                    cache[key] = render.gather(con, name, digest_week)
+                    cache[key] = render.gather(con, name, digest_week, private=d.private)
                 except render.DigestError as e:
                     cache[key] = str(e)
             digest = cache[key]
