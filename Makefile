@@ -32,7 +32,7 @@ test: $(STAMP)
 
 ## screenshots: refresh docs/screenshots from the browser test
 screenshots: $(STAMP)
-	ASYNCPULSE_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_dashboard.py -m browser -q
+	ASYNCPULSE_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_dashboard.py tests/test_digest.py -m browser -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipelines transforms dashboard tests benchmarks

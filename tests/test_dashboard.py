@@ -503,7 +503,8 @@ def test_every_page_in_headless_chromium(demo_db: Path, tmp_path: Path, browser:
         _screenshot(page, "overview")
         nav = page.locator('[data-testid="stSidebarNav"]')
         for title, shot in [("Worst offenders", "offenders"), ("Timezone overlap", "overlap"),
-                            ("PR payoff", "pr_payoff"), ("Coverage", "coverage"), ("Trends", "trends")]:
+                            ("PR payoff", "pr_payoff"), ("Agreements", "agreements"), ("Coverage", "coverage"),
+                            ("Trends", "trends")]:
             nav.get_by_text(title, exact=True).click()
             expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible(timeout=30_000)
             _settle(page)

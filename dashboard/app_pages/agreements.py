@@ -47,6 +47,7 @@ if still is None or still.is_empty():
 else:
     ui.frame(still.select("agreement", "team", "subject", "opened_at", "value", "threshold", "url"),
              column_config={
+                 "agreement": "Agreement", "team": "Team", "subject": "Where", "threshold": "Threshold",
                  "opened_at": st.column_config.DatetimeColumn("Waiting since (UTC)", format="D MMM YYYY HH:mm"),
                  "value": st.column_config.NumberColumn("Value", format="%.2f"),
                  "url": st.column_config.LinkColumn("Link", display_text="open ↗"),
