@@ -134,7 +134,7 @@ class Settings(BaseSettings):
     workdays: str = "Mon-Fri"
     min_group_size: int = Field(default=5, description="No view or digest shows a smaller group.")
 
-    # Working agreements and the weekly digest (README "Working agreements and the digest").
+    # Working agreements and the weekly digest (README "Working agreements and the weekly digest").
     agreement: list[dict[str, Any]] = Field(
         default_factory=list, description="[[agreement]] tables; none: the default catalogue."
     )
