@@ -141,7 +141,6 @@ class Settings(BaseSettings):
     delivery: list[dict[str, Any]] = Field(
         default_factory=list, description="[[delivery]] tables: where each team's digest goes."
     )
-    min_group_size: int = Field(default=5, description="No view or digest shows a smaller group.")
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_from: str = "asyncpulse@localhost"
