@@ -173,7 +173,9 @@ def gather(con: duckdb.DuckDBPyConnection, team: str, week: date, private: bool 
     coverage = con.execute("""
         select source || ': ' || item || ' — ' || note from marts.coverage
         where note is not null and item not in ('conversations', 'date range')
-          and value not in ('yes', '0')  -- the facts that say nothing is missing
+          -- the facts that say nothing is missing: 'yes', '0', '0 of 40' (none lacks it),
+          -- '40 of 40' (all have it)
+          and value not in ('yes', '0') and value not like '0 of %'
           and not (value like '% of %' and split_part(value, ' of ', 1) = split_part(value, ' of ', 2))
         order by source, item""").fetchall()
     if private:
