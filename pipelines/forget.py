@@ -13,6 +13,7 @@ database and published at once (`pipelines.db.writable_copy`):
   `<@forgotten>`, GitHub `@login` -> `@forgotten`, their id in reactions,
   conversation members and creators, `parent_user_id`, and any profile
   column holding one of their names;
+* withdrawn: the text of every sent digest (`raw.deliveries.digest`) that names them;
 * remembered in `raw.forgotten` (ids only), so a later ingest of an export
   that still holds them drops them again (`apply_forgotten`);
 * then staging, intermediate and marts are rebuilt.
@@ -239,6 +240,11 @@ def remove(con: duckdb.DuckDBPyConnection, who: Identity, *, dry_run: bool = Fal
          "body = regexp_replace(body, ?, '@forgotten', 'gi'), "
          "title = regexp_replace(title, ?, '@forgotten', 'gi')", [at_login, at_login],
          "regexp_matches(coalesce(body, '') || ' ' || coalesce(title, ''), ?, 'i')", [at_login]),
+        # A digest as it was sent names people: one that names them is withdrawn (kept as sent,
+        # without its text).
+        ("digests withdrawn", "deliveries", "digest = null", [],
+         "list_bool_or(list_transform(?::varchar[], lambda n: contains(lower(digest), n)))",
+         [sorted({*names, *logins})]),
     ]
     for label, table, assign, assign_params, where, where_params in updates:
         if table not in tables:

@@ -53,7 +53,7 @@ def test_forget_ben_by_hand(loaded: Path, capsys: pytest.CaptureFixture[str]) ->
         "github pr files 0, github pull requests 0, github users 0, people-file rows 1, "
         "mentions redacted 1, reactions redacted 1, parent authors redacted 0, "
         "profile names redacted 0, conversations redacted 5, github mentions redacted 0, "
-        "github pr mentions redacted 0"
+        "github pr mentions redacted 0, digests withdrawn 0"
     )
     assert query(loaded, "select count(*) as n from raw.slack_messages").item() == FACTS["messages"] + 1 - 7
     assert query(loaded, "select count(*) as n from raw.slack_messages where "
@@ -101,3 +101,24 @@ def test_forget_nobody_is_one_line_and_exit_1(loaded: Path, capsys: pytest.Captu
     assert capsys.readouterr().err == (
         "asyncpulse: nobody called 'Zed' in the database (try a Slack id or e-mail)\n")
     assert digest(loaded) == before
+
+
+def test_forget_withdraws_the_digests_that_name_them(
+    loaded: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipelines import db as dbmod
+
+    with dbmod.writable_copy(loaded) as work:
+        con = dbmod.connect_writer(work)
+        con.executemany(
+            "insert into raw.deliveries values (?, '2024-03-04', 'folder', 'folder', 'sent', 1, "
+            "'2024-03-11 09:00Z', '2024-03-11 09:00Z', '2024-03-11 09:00Z', '2024-03-11 09:00Z', "
+            "null, null, ?)",
+            [["core", "# core\n- waiting on Ben Baker for 3 days"],
+             ["data", "# data\n- Ana Alvarez answered everything"]],
+        )
+        con.close()
+    assert main(["forget", "Ben Baker", "--yes", "--db", str(loaded)]) == 0
+    assert capsys.readouterr().err.splitlines()[-1].endswith("digests withdrawn 1")
+    assert query(loaded, "select team, status, digest from raw.deliveries order by team").rows() == [
+        ("core", "sent", None), ("data", "sent", "# data\n- Ana Alvarez answered everything")]
