@@ -318,7 +318,12 @@ PEOPLE_NAMES_SQL = """
 # --- metrics week by week ----------------------------------------------------------------------
 
 METRICS = ("ping_pong_threads", "bounce_wait_hours", "dm_share", "low_context_share",
-           "median_pr_quality", "median_first_reply_work_hours")
+           "good_pr_share", "median_first_reply_work_hours")
+# What each headline's figure is taken over (weekly_metrics' count column); DM share is
+# workspace-wide, over every human message of the week.
+BASIS = {"ping_pong_threads": "threads", "bounce_wait_hours": "threads", "dm_share": None,
+         "low_context_share": "openers", "good_pr_share": "prs", "median_first_reply_work_hours": "threads"}
+GOOD_QUALITY = 70  # "good description": quality 70-100, the payoff page's good band
 
 
 def _week(at: str) -> str:
@@ -332,12 +337,16 @@ def _week(at: str) -> str:
 
 def _weekly_sql() -> str:
     if has("marts.pull_requests"):
+        # The share at 70+, not the median: scores cluster at the ends, so a weekly median
+        # flips between 0 and 100.
         prs = f"""select {_week('created_at')} as week, count(*) as prs,
-                         median(quality)::double as median_pr_quality
+                         count(*) filter (quality >= {GOOD_QUALITY}) as good_prs,
+                         (count(*) filter (quality >= {GOOD_QUALITY}) / count(*))::double as good_pr_share
                   from marts.pull_requests, p
                   where {_pr_scope()} group by all"""
     else:
-        prs = "select null::date as week, 0::bigint as prs, null::double as median_pr_quality where false"
+        prs = ("select null::date as week, 0::bigint as prs, 0::bigint as good_prs, "
+               "null::double as good_pr_share where false")
     return f"""{SCOPE},
 th as (
     select started_at, bounces, bounce_wait_hours, first_reply_work_hours
@@ -374,7 +383,8 @@ select w.week,
        coalesce(op_w.openers, 0) as openers,
        op_w.low_context_share,
        coalesce(pr_w.prs, 0) as prs,
-       pr_w.median_pr_quality,
+       coalesce(pr_w.good_prs, 0) as good_prs,
+       pr_w.good_pr_share,
        th_w.median_first_reply_work_hours
 from weeks w
 left join th_w using (week) left join op_w using (week) left join mix_w using (week)
@@ -398,17 +408,21 @@ def headline(f: Filters) -> pl.DataFrame | None:
     """Return each metric for the last complete week in scope, the week before, and the change.
 
     One row per metric, in METRICS order. When no week is complete, the latest week is used.
+    `n` is what the week's figure is taken over (BASIS: threads, openers or PRs; NULL for DM
+    share) and `hits` the PRs at 70+ behind the PR share.
     """
     if not has("marts.threads"):
         return None
     cols = ", ".join(f"{m}::double as {m}" for m in METRICS)
     long = " union all ".join(
-        f"select {i} as k, '{m}' as metric, rn, week, is_complete, {m} as value from pick"
+        f"select {i} as k, '{m}' as metric, rn, week, is_complete, {m} as value, "
+        f"{BASIS[m] or 'null::bigint'} as n, {'good_prs' if m == 'good_pr_share' else 'null::bigint'} as hits "
+        f"from pick"
         for i, m in enumerate(METRICS))
     return query(f"""
         with w as ({_weekly_sql()}),
         pick as (
-            select week, is_complete, {cols},
+            select week, is_complete, {cols}, threads, openers, prs, good_prs,
                    row_number() over (order by week desc) as rn
             from w
             where is_complete or not exists (select 1 from w where is_complete)
@@ -419,7 +433,9 @@ def headline(f: Filters) -> pl.DataFrame | None:
                bool_or(is_complete) filter (rn = 1) as is_complete,
                max(value) filter (rn = 1) as value,
                max(value) filter (rn = 2) as previous,
-               max(value) filter (rn = 1) - max(value) filter (rn = 2) as change
+               max(value) filter (rn = 1) - max(value) filter (rn = 2) as change,
+               max(n) filter (rn = 1) as n,
+               max(hits) filter (rn = 1) as hits
         from u group by k, metric order by k""", *f.params())
 
 
@@ -837,3 +853,72 @@ def latest_digest() -> pl.DataFrame | None:
         return None
     return query("""select team, week, channel, sent_at, digest from raw.deliveries
                     where status = 'sent' order by sent_at desc, team, channel limit 1""")
+
+
+# --- teams side by side ------------------------------------------------------------------------
+
+# marts.team_health_weekly's figures the Teams page shows, in its order.
+TEAM_METRICS = ("ping_pong_threads", "bounce_wait_hours", "dm_share", "low_context_share",
+                "good_pr_share", "median_first_reply_work_hours")
+TEAM_HABITS = ("after_hours_share", "checkins_per_day", "fast_reply_share", "broadcast_mentions")
+
+
+def min_group_size() -> int:
+    """Return the smallest group a view may show (setting `min_group_size`)."""
+    return int(get_settings().min_group_size)
+
+
+def team_health(f: Filters, grouping: Literal["team", "tz"]) -> pl.DataFrame | None:
+    """Return per team (or timezone) the week's figures of marts.team_health_weekly and the change.
+
+    The week is the last complete one in the date range (the latest when none is), as on the
+    Overview. A group under `min_group_size` keeps its name and size but no figure
+    (`hidden`); its figures would point at individuals. The team filter narrows the teams;
+    channels do not apply (the mart is per person, not per conversation).
+    """
+    if not has("marts.team_health_weekly"):
+        return None
+    cols = TEAM_METRICS + TEAM_HABITS + ("threads", "openers", "prs", "good_prs", "messages",
+                                         "active_people")
+    now = ", ".join(f"case when not hidden then c.{m} end as {m}" for m in cols)
+    change = ", ".join(f"case when not hidden then c.{m} - b.{m} end as {m}_change" for m in cols)
+    return query(f"""{SCOPE},
+        data_end as (
+            select least(greatest((select max(started_at) from marts.threads)::date,
+                                  (select max(sent_at) from marts.openers)::date), any_value(p.d1)) as last_day
+            from p),
+        weeks as (
+            select distinct week, week + 6 <= (select last_day from data_end) as is_complete
+            from marts.team_health_weekly, p
+            where (p.d0 is null or week + 6 >= p.d0) and (p.d1 is null or week <= p.d1)),
+        pick as (
+            select week, is_complete from weeks
+            where is_complete or not exists (select 1 from weeks where is_complete)
+            order by week desc limit 1),
+        c as (
+            select t.*, t.members < ? as hidden from marts.team_health_weekly t, p
+            where t.grouping = ? and t.week = (select week from pick)
+              and (t.grouping <> 'team' or p.teams is null or list_contains(p.teams, t.group_name))),
+        b as (select * from marts.team_health_weekly where grouping = ? and week = (select week from pick) - 7)
+        select c.group_name, c.members, c.hidden, c.week, (select is_complete from pick) as is_complete,
+               b.week is not null as has_previous, {now}, {change}
+        from c left join b using (group_name)
+        order by c.hidden, c.group_name""", *f.params(), min_group_size(), grouping, grouping)
+
+
+def team_people(f: Filters) -> pl.DataFrame | None:
+    """Return marts.people_weekly for the Teams page's week, one row per person, with their team.
+
+    Only for a `min_group_size` of 1 or less: a row per person is a group of one.
+    """
+    if not has("marts.team_health_weekly", "marts.people_weekly") or min_group_size() > 1:
+        return None
+    health = team_health(f, "team")
+    if health is None or health.is_empty():
+        return None
+    return query(f"""{SCOPE}
+        select coalesce(pm.team, '(no team)') as team, w.person, w.messages, w.after_hours_share,
+               w.checkins_per_day, w.fast_reply_share, w.broadcast_mentions
+        from marts.people_weekly w left join intermediate.int_people__matched pm using (person_id), p
+        where w.week = ? and (p.teams is null or list_contains(p.teams, pm.team))
+        order by team, w.person""", *f.params(), health["week"][0])

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard import ui
 
-st.set_page_config(page_title="asyncpulse", page_icon=":material/timer:", layout="wide")
+# A local image: Streamlit serves it itself (a ":material/...:" icon is fetched from a font CDN).
+st.set_page_config(page_title="asyncpulse", page_icon=str(Path(__file__).with_name("icon.png")),
+                   layout="wide")
 
 pages = [
     st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
     st.Page("app_pages/trends.py", title="Trends", icon=":material/show_chart:", url_path="trends"),
+    st.Page("app_pages/teams.py", title="Teams", icon=":material/groups:", url_path="teams"),
     st.Page("app_pages/offenders.py", title="Worst offenders", icon=":material/sports_tennis:", url_path="offenders"),
     st.Page("app_pages/replay.py", title="Thread replay", icon=":material/replay:", url_path="replay"),
     st.Page("app_pages/overlap.py", title="Timezone overlap", icon=":material/public:", url_path="overlap"),

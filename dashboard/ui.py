@@ -4,6 +4,7 @@ number formatting for people, and the one-line meaning of each metric (from PRAC
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -40,9 +41,10 @@ METRICS: dict[str, tuple[str, str, bool]] = {
         "Low-context openers",
         "Share of conversation openers that are just \"hey, quick question\". "
         "A 3W message says what, why and what I need.", True),
-    "median_pr_quality": (
-        "Median PR description quality",
-        "0–100: says why, links the issue, calls out risk, says how to test, screenshots for UI.",
+    "good_pr_share": (
+        "PRs with good descriptions",
+        "Share of pull requests whose description scores 70 or more of 100: says why, links the "
+        "issue, calls out risk, says how to test, screenshots for UI.",
         False),
     "median_first_reply_work_hours": (
         "Median first reply (working hours)",
@@ -84,15 +86,57 @@ def value_text(metric: str, v: float | None) -> str:
 
 
 def delta_text(metric: str, d: float | None) -> str | None:
-    """Return a week-over-week change with its sign, or None when there is nothing to compare."""
+    """Return a week-over-week change with its sign, or None when there is nothing to compare.
+
+    A change that rounds to nothing has no sign ("0 pts"): it is neither better nor worse.
+    """
     if d is None or (isinstance(d, float) and math.isnan(d)):
         return None
-    sign = "+" if d >= 0 else "-"
     if metric.endswith("_share"):
-        return f"{sign}{abs(d) * 100:.0f} pts"
-    if metric.endswith("_hours"):
-        return sign + hours(abs(d))
-    return f"{sign}{abs(d):,.0f}"
+        size = f"{abs(d) * 100:.0f} pts"
+    elif metric.endswith("_hours"):
+        size = hours(abs(d))
+    elif metric.endswith("_per_day"):
+        size = f"{abs(d):.1f}"
+    else:
+        size = f"{abs(d):,.0f}"
+    if not re.search(r"[1-9]", size):
+        return size
+    return ("+" if d > 0 else "-") + size
+
+
+def is_no_change(delta: str | None) -> bool:
+    """Return whether a delta_text says the figure did not move (shown grey, without an arrow)."""
+    return delta is not None and not delta.startswith(("+", "-"))
+
+
+def metric_card(metric: str, value: float | None, change: float | None, covers: str | None = None) -> None:
+    """Draw one headline: its value, the change (grey when zero) and what its figure covers."""
+    label, _, lower_is_better = METRICS[metric]
+    delta = delta_text(metric, change)
+    still = is_no_change(delta)
+    st.metric(label, value_text(metric, value), delta,
+              delta_color="off" if still else "inverse" if lower_is_better else "normal",
+              delta_arrow="off" if still else "auto", delta_description=covers, border=True)
+
+
+def covers_text(metric: str, n: int | None, hits: int | None) -> str:
+    """Return what a week's headline covers: "across 11 threads", "12 of 30 PRs at 70+"."""
+    basis = queries.BASIS.get(metric)
+    if basis is None:
+        return "of the week's messages, workspace-wide"
+    count = int(n or 0)
+    noun = {"threads": "thread", "openers": "opener", "prs": "PR"}[basis]
+    nouns = noun + ("" if count == 1 else "s")
+    if metric == "good_pr_share":
+        return f"{int(hits or 0)} of {count} {nouns} at {queries.GOOD_QUALITY}+"
+    if metric == "bounce_wait_hours":
+        return f"summed over {count} {nouns} opened that week"
+    if metric == "median_first_reply_work_hours":
+        return f"median of {count} {nouns} opened that week"
+    if basis == "openers":
+        return f"of {count} {nouns} that week"
+    return f"of {count} {nouns} opened that week"
 
 
 def week_text(d: date) -> str:

@@ -132,10 +132,10 @@ def make_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("dashboard", help="start the Streamlit dashboard")
     _add_db(d, top=False)
-    d.add_argument("--port", type=int, default=8501)
+    _add_listen(d)
 
     demo = sub.add_parser("demo", help="generate the sample workspace, load it, open the dashboard")
-    demo.add_argument("--port", type=int, default=8501)
+    _add_listen(demo)
     demo.add_argument("--no-dashboard", action="store_true", help="load only")
     return p
 
@@ -171,6 +171,13 @@ def _date(text: str) -> Any:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _add_listen(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address the dashboard listens on (default 127.0.0.1: this machine only; "
+                        "0.0.0.0 shows every message to anyone who can reach this machine)")
+    p.add_argument("--port", type=int, default=8501, help="port the dashboard listens on (default 8501)")
 
 
 def _add_redact(p: argparse.ArgumentParser) -> None:
@@ -464,21 +471,30 @@ def cmd_people(args: argparse.Namespace, database: Path) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace, database: Path) -> int:
-    return serve_dashboard(database, args.port)
+    return serve_dashboard(database, args.port, args.host)
 
 
-def serve_dashboard(database: Path, port: int) -> int:
-    """Run Streamlit on the dashboard (headless, no usage statistics) until stopped."""
+def streamlit_command(port: int, host: str = "127.0.0.1") -> list[str]:
+    """Return the command serving the dashboard: on `host` only, headless, no usage statistics,
+    the viewer's toolbar (no "Deploy", no developer menu). The page loads nothing from elsewhere:
+    Streamlit's fonts are bundled and the tab icon is dashboard/icon.png (tests/test_dashboard.py)."""
     from pipelines.settings import PROJECT_ROOT
 
-    env = {**os.environ, "ASYNCPULSE_DB": str(Path(database).resolve())}
-    cmd = [
-        sys.executable, "-m", "streamlit", "run",
-        str(PROJECT_ROOT / "dashboard" / "streamlit_app.py"),
+    app = PROJECT_ROOT / "dashboard" / "streamlit_app.py"
+    return [
+        sys.executable, "-m", "streamlit", "run", str(app),
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        "--server.port", str(port),
+        "--server.address", host, "--server.port", str(port),
+        "--client.toolbarMode", "viewer",
     ]
-    print(f"dashboard on http://localhost:{port} (Ctrl-C to stop)", file=sys.stderr)
+
+
+def serve_dashboard(database: Path, port: int, host: str = "127.0.0.1") -> int:
+    """Run Streamlit on the dashboard until stopped (see `streamlit_command`)."""
+    env = {**os.environ, "ASYNCPULSE_DB": str(Path(database).resolve())}
+    cmd = streamlit_command(port, host)
+    shown = "localhost" if host == "127.0.0.1" else host
+    print(f"dashboard on http://{shown}:{port} (Ctrl-C to stop)", file=sys.stderr)
     try:
         return subprocess.call(cmd, env=env)
     except KeyboardInterrupt:
@@ -506,7 +522,7 @@ def cmd_demo(args: argparse.Namespace, database: Path) -> int:
     print(f"built {demo_db}", file=sys.stderr)
     if code not in (EXIT_OK,) or args.no_dashboard:
         return code
-    return serve_dashboard(demo_db, args.port)
+    return serve_dashboard(demo_db, args.port, args.host)
 
 
 def cmd_forget(args: argparse.Namespace, database: Path) -> int:

@@ -19,18 +19,18 @@ if numbers is None or numbers.is_empty():
 
 week, complete = numbers["week"][0], numbers["is_complete"][0]
 st.subheader(ui.week_text(week) + ("" if complete else " (partial: no complete week in range)"))
-st.caption("Each number is for that week (Monday to Sunday, UTC); the change is against the week before.")
+st.caption("Each number is for that 7-day week (Monday to Sunday, UTC); the change is against the "
+           "week before, grey when there is none.")
 
-for i, (metric, _, _, value, _, change) in enumerate(numbers.iter_rows()):
+for i, row in enumerate(numbers.iter_rows(named=True)):
     if i % 3 == 0:
         cols = st.columns(3)  # a row of three, read left to right
-    label, meaning, lower_is_better = ui.METRICS[metric]
+    metric = row["metric"]
     with cols[i % 3]:
-        st.metric(label, ui.value_text(metric, value), ui.delta_text(metric, change),
-                  delta_color="inverse" if lower_is_better else "normal", border=True)
-        st.caption(meaning)
+        ui.metric_card(metric, row["value"], row["change"], ui.covers_text(metric, row["n"], row["hits"]))
+        st.caption(ui.METRICS[metric][1])
         if metric == "dm_share":
             ui.caption_dms()
-        if metric == "median_pr_quality" and value is None and not queries.has_prs():
+        if metric == "good_pr_share" and row["value"] is None and not queries.has_prs():
             st.caption(ui.NO_PRS)
 ui.caption_unknown_tz()
