@@ -5,6 +5,7 @@ real headless Chromium walks the pages while the nightly writer swaps the file u
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import re
 import shutil
@@ -23,6 +24,7 @@ from polars.testing import assert_frame_equal
 from streamlit.testing.v1 import AppTest
 
 from pipelines import jobs
+from pipelines.cli import streamlit_command
 from pipelines.demo import generate_demo
 from pipelines.settings import PROJECT_ROOT
 from tests.conftest import SlackExport, query
@@ -39,6 +41,7 @@ SCREENSHOTS = (
     if os.environ.get("ASYNCPULSE_UPDATE_SCREENSHOTS")
     else PROJECT_ROOT / "tests" / "artifacts" / "screenshots"
 )
+ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts" / "screenshots"
 NO_DATA = "No data loaded yet."
 HIDDEN = "— hidden —"
 
@@ -164,13 +167,13 @@ def test_overview_shows_last_complete_week_against_the_week_before(
     at = run_page(threads_db, monkeypatch)
     # Threads run 8-14 March 2024: only the week of 4 March is complete; no week before it.
     assert [s.value for s in at.subheader] == ["Week of 04 Mar 2024"]
-    assert [(m.label, m.value, m.delta) for m in at.metric] == [
-        ("Ping-pong threads", "1", ""),
-        ("Waiting on bounces", "3.2 days", ""),
-        ("DM share", "—", ""),
-        ("Low-context openers", "0%", ""),
-        ("Median PR description quality", "—", ""),
-        ("Median first reply (working hours)", "0 min", ""),
+    assert [(m.label, m.value, m.delta, m.proto.delta_description) for m in at.metric] == [
+        ("Ping-pong threads", "1", "", "of 1 thread opened that week"),
+        ("Waiting on bounces", "3.2 days", "", "summed over 1 thread opened that week"),
+        ("DM share", "—", "", "of the week's messages, workspace-wide"),
+        ("Low-context openers", "0%", "", "of 1 opener that week"),
+        ("PRs with good descriptions", "—", "", "0 of 0 PRs at 70+"),
+        ("Median first reply (working hours)", "0 min", "", "median of 1 thread opened that week"),
     ]
     captions = " ".join(c.value for c in at.caption)
     assert "DM share cannot be measured, it is not 0" in captions  # the export has no DMs
@@ -215,9 +218,10 @@ def test_weekly_metrics_by_hand(on_threads: None) -> None:
         "openers": [1, 5],  # the bot's T4 opens nothing
         "low_context_share": [0.0, 0.0],
         "prs": [0, 0],
-        "median_pr_quality": [None, None],
+        "good_prs": [0, 0],
+        "good_pr_share": [None, None],
         "median_first_reply_work_hours": [0.0, (0.05 + 0.5) / 2],  # of 2.5, 0.5, 0.5, 0.05 x3
-    }, schema_overrides={"dm_share": pl.Float64, "median_pr_quality": pl.Float64})
+    }, schema_overrides={"dm_share": pl.Float64, "good_pr_share": pl.Float64})
     assert_frame_equal(got.with_columns(pl.col("bounce_wait_hours").round(4)), expected, check_dtypes=False)
 
 
@@ -415,10 +419,8 @@ def _serve(db: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     env = {**os.environ, "ASYNCPULSE_DB": str(db)}
     with open(log, "wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(APP),
-             "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.port", str(port), "--server.address", "127.0.0.1"],
+        server = subprocess.Popen(  # the command `asyncpulse dashboard` runs
+            streamlit_command(port),
             stdout=out, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_ROOT,
         )
     url = f"http://127.0.0.1:{port}"
@@ -464,59 +466,126 @@ def browser() -> Iterator[object]:
 
 
 def _settle(page: object) -> None:
-    """Wait until Streamlit has finished running the script and drawing."""
+    """Wait until Streamlit has finished running the script and drawing: the app says its
+    script is not running, the running indicator is gone, no element is stale (left over
+    from the run before) and every chart has drawn."""
     from playwright.sync_api import Page, expect
 
     assert isinstance(page, Page)
     page.wait_for_timeout(200)
+    expect(page.locator('[data-testid="stApp"]')).to_have_attribute(
+        "data-test-script-state", "notRunning", timeout=30_000)
     expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=30_000)
-    page.wait_for_timeout(200)
+    expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=30_000)
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    for i in range(charts.count()):
+        expect(charts.nth(i).locator("canvas, svg").first).to_be_attached(timeout=30_000)
+    page.wait_for_timeout(300)
     assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")
 
 
-def _screenshot(page: object, name: str) -> None:
+# Elements that scroll sideways when a table is wider than its place: a data grid's scroller,
+# a static table's wrapper, and the page itself.
+_WIDE = """() => {
+    const wide = [];
+    const els = document.querySelectorAll(
+        '[data-testid="stDataFrame"] .dvn-scroller, [data-testid="stTable"], [data-testid="stTable"] *');
+    for (const el of els) {
+        const style = getComputedStyle(el);
+        if (el.scrollWidth > el.clientWidth + 1 && ['auto', 'scroll'].includes(style.overflowX)) {
+            wide.push((el.closest('[data-testid]') || el).getAttribute('data-testid') + ' '
+                      + el.scrollWidth + ' > ' + el.clientWidth);
+        }
+    }
+    if (document.documentElement.scrollWidth > window.innerWidth + 1) wide.push('page');
+    return wide;
+}"""
+
+
+def _check_page(page: object, where: str) -> None:
+    """Assert what every page owes its reader: no exception, no "Deploy", no sideways scroll."""
+    from playwright.sync_api import Page
+
+    assert isinstance(page, Page)
+    assert page.locator('[data-testid="stException"]').count() == 0, (where, page.inner_text("body"))
+    assert page.get_by_text("Deploy", exact=True).count() == 0, where
+    assert page.locator('[data-testid="stAppDeployButton"]').count() == 0, where
+    assert page.evaluate(_WIDE) == [], where
+
+
+def _screenshot(page: object, name: str, readme: bool = True) -> None:
+    """Save a full-page screenshot: the README's (`readme`) to SCREENSHOTS, others to tests/artifacts."""
     from PIL import Image
     from playwright.sync_api import Page
 
     assert isinstance(page, Page)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    folder = SCREENSHOTS if readme else ARTIFACTS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     # Committed to the repository: keep each small (a 256-colour palette reads the same).
     Image.open(path).convert("RGB").quantize(colors=128).save(path, optimize=True)
     assert path.stat().st_size < 300_000, (name, path.stat().st_size)
 
 
+# Every page in the order of the sidebar, with the name of its screenshot.
+WALK = [("Overview", "overview"), ("Trends", "trends"), ("Teams", "teams"), ("Worst offenders", "offenders"),
+        ("Thread replay", "replay"), ("Timezone overlap", "overlap"), ("PR payoff", "pr_payoff"),
+        ("Agreements", "agreements"), ("Coverage", "coverage")]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def test_the_walk_covers_every_page() -> None:
+    titles = re.findall(r'st\.Page\("app_pages/\w+\.py", title="([^"]+)"', APP.read_text())
+    assert titles == [t for t, _ in WALK]
+
+
 @pytest.mark.browser
-def test_every_page_in_headless_chromium(demo_db: Path, tmp_path: Path, browser: object) -> None:
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)], ids=["1280x800", "1920x1080"])
+def test_every_page_in_headless_chromium(
+    size: tuple[int, int], demo_db: Path, tmp_path: Path, browser: object
+) -> None:
+    """Every page at a laptop's and a monitor's size: no exception, nothing scrolls sideways,
+    no "Deploy", and not one request leaves 127.0.0.1. The 1280-px run refreshes the README's
+    screenshots (`make screenshots`)."""
+    from urllib.parse import urlsplit
+
     from playwright.sync_api import Browser, expect
 
     assert isinstance(browser, Browser)
+    width, height = size
+    readme = width == 1280  # the README shows the laptop's size; the monitor's go to tests/artifacts
+    suffix = "" if readme else f"_{width}"
     names = query(demo_db, "select display_name from intermediate.int_people__matched")["display_name"].to_list()
     server, url = _serve(demo_db, tmp_path / "streamlit.log")
+    requests: list[str] = []
     try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1250})
+        context = browser.new_context(viewport={"width": width, "height": height})
+        context.on("request", lambda r: requests.append(r.url))
+        page = context.new_page()
+        page.on("websocket", lambda ws: requests.append(ws.url))
         page.goto(url)
         expect(page.get_by_role("heading", name="asyncpulse")).to_be_visible(timeout=30_000)
         _settle(page)
         expect(page.locator('[data-testid="stMetric"]')).to_have_count(6)
-        _screenshot(page, "overview")
         nav = page.locator('[data-testid="stSidebarNav"]')
-        for title, shot in [("Worst offenders", "offenders"), ("Timezone overlap", "overlap"),
-                            ("PR payoff", "pr_payoff"), ("Agreements", "agreements"), ("Coverage", "coverage"),
-                            ("Trends", "trends")]:
-            nav.get_by_text(title, exact=True).click()
-            expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible(timeout=30_000)
-            _settle(page)
+        for title, shot in WALK:
+            if title != "Overview":
+                nav.get_by_text(title, exact=True).click()
+                heading = "asyncpulse" if title == "Overview" else title
+                expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=30_000)
+                _settle(page)
             if shot == "trends":  # a filter: one team
                 page.get_by_role("combobox", name="Teams").click()  # the multiselect opens its options
                 page.get_by_role("option", name="Data", exact=True).click()
                 page.keyboard.press("Escape")
                 _settle(page)
                 expect(page.locator('[data-testid="stSidebar"]').get_by_text("Data", exact=True)).to_be_visible()
-            expect(page.locator('[data-testid="stVegaLiteChart"], [data-testid="stDataFrame"], '
-                                '[data-testid="stTable"]').first).to_be_visible(timeout=30_000)
-            _screenshot(page, shot)
+            if shot != "overview":
+                expect(page.locator('[data-testid="stVegaLiteChart"], [data-testid="stDataFrame"], '
+                                    '[data-testid="stTable"]').first).to_be_visible(timeout=30_000)
+            _check_page(page, f"{title} at {width}x{height}")
+            _screenshot(page, shot + suffix, readme)
         # From the worst offenders to a replay.
         nav.get_by_text("Worst offenders", exact=True).click()
         _settle(page)
@@ -524,7 +593,10 @@ def test_every_page_in_headless_chromium(demo_db: Path, tmp_path: Path, browser:
         expect(page.get_by_role("heading", name="Thread replay")).to_be_visible(timeout=30_000)
         _settle(page)
         expect(page.locator('[data-testid="stVegaLiteChart"]')).to_have_count(1)
-        _screenshot(page, "replay")
+        expect(page.locator('[data-testid="stDataFrame"], [data-testid="stTable"]').first).to_be_visible()
+        assert "thread=" in page.url
+        _check_page(page, f"replay at {width}x{height}")
+        _screenshot(page, "replay" + suffix, readme)
         body = page.inner_text("body")
         assert any(n in body for n in names)  # the metrics and lanes name people...
         page.get_by_text("Hide names and message text").click()
@@ -533,9 +605,13 @@ def test_every_page_in_headless_chromium(demo_db: Path, tmp_path: Path, browser:
         body = page.inner_text("body")
         assert not [n for n in names if n in body]  # ...and with the switch on, nobody
         assert "Person " in body
-        _screenshot(page, "replay_private")
+        _check_page(page, f"private replay at {width}x{height}")
+        _screenshot(page, "replay_private" + suffix, readme)
+        context.close()
     finally:
         _stop(server)
+    assert requests
+    assert [r for r in requests if urlsplit(r).hostname not in LOCAL_HOSTS] == []
 
 
 @pytest.mark.browser
@@ -595,3 +671,64 @@ def test_sidebar_says_when_the_last_nightly_run_failed(
     assert len(errors) == 1
     assert errors[0].startswith("The last nightly run failed and changed nothing: ")
     assert "missing.csv" in errors[0]
+
+
+# --- safe by default ---------------------------------------------------------------------------
+
+
+def _listening(port: int) -> set[str]:
+    """Return the addresses with a TCP socket listening on `port` (from /proc/net/tcp and tcp6)."""
+    import ipaddress
+
+    found = set()
+    for table, width in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        with contextlib.suppress(FileNotFoundError), open(table) as f:
+            for line in f.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                host, hexport = local.split(":")
+                if state != "0A" or int(hexport, 16) != port:  # 0A: LISTEN
+                    continue
+                raw = bytes.fromhex(host)
+                # the kernel writes each 32-bit word in host (little-endian) order
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, width, 4))
+                found.add(str(ipaddress.ip_address(words)))
+    return found
+
+
+def test_asyncpulse_dashboard_listens_on_127_0_0_1_only(
+    threads_db: Path, tmp_path: Path
+) -> None:
+    """`asyncpulse dashboard` as a user starts it: while it serves, only 127.0.0.1 listens on its port
+    (`ss -ltn` says the same when it is installed), and the page answers there."""
+    port = _free_port()
+    cli = Path(sys.executable).parent / "asyncpulse"
+    log = tmp_path / "dashboard.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(cli), "dashboard", "--db", str(threads_db), "--port", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not _listening(port):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5) as r:
+            assert r.status == 200
+        assert _listening(port) == {"127.0.0.1"}
+        if shutil.which("ss"):
+            ss = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True, check=True)
+            assert [line.split()[3] for line in ss.stdout.splitlines()] == [f"127.0.0.1:{port}"]
+        assert "Network URL" not in log.read_text()
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=20)
+    assert _listening(port) == set()
+
+
+def test_dashboard_help_names_host_and_port() -> None:
+    cli = Path(sys.executable).parent / "asyncpulse"
+    out = subprocess.run([str(cli), "dashboard", "--help"], capture_output=True, text=True, check=True).stdout
+    flat = " ".join(out.split())
+    assert "--host HOST address the dashboard listens on (default 127.0.0.1: this machine only;" in flat
+    assert "--port PORT port the dashboard listens on (default 8501)" in flat
+    assert streamlit_command(8600)[-6:] == ["--server.address", "127.0.0.1", "--server.port", "8600",
+                                             "--client.toolbarMode", "viewer"]
