@@ -190,6 +190,19 @@ def test_overview_deltas_on_the_demo(demo_db: Path, monkeypatch: pytest.MonkeyPa
     assert len(at.metric) == 6 and all(m.delta for m in at.metric)
 
 
+def test_overview_draws_a_zero_change_grey_without_an_arrow(
+    demo_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = run_page(demo_db, monkeypatch)
+    cards = {m.label: m for m in at.metric}
+    # The demo's last week: 2 of 3 PRs at 70+, as the week before; 11 ping-pong threads, 4 more.
+    zero, rose = cards["PRs with good descriptions"], cards["Ping-pong threads"]
+    assert (zero.value, zero.delta, rose.delta) == ("67%", "0 pts", "+4")
+    direction = type(zero.proto).MetricDirection
+    assert (zero.proto.direction, rose.proto.direction) == (direction.NONE, direction.UP)
+    assert zero.proto.color != rose.proto.color
+
+
 # --- queries: exact frames on the hand-worked threads ------------------------------------------
 
 
