@@ -173,6 +173,16 @@ def data_as_of() -> pl.DataFrame | None:
     )
 
 
+def newest() -> pl.DataFrame | None:
+    """Return the newest human Slack message and the newest pull request in the data (UTC)."""
+    if not has("staging.stg_slack__messages"):
+        return None
+    prs = ("(select max(created_at) from marts.pull_requests)" if has("marts.pull_requests")
+           else "null::timestamptz")
+    return query(f"select (select max(sent_at) from staging.stg_slack__messages where is_human) as message, "
+                 f"{prs} as pull_request")
+
+
 def last_run() -> pl.DataFrame | None:
     """Return the latest nightly run (raw.runs): when it finished, its status and error."""
     if not has("raw.runs"):
@@ -290,6 +300,14 @@ def team_options() -> list[str]:
     """Return the teams of the people file."""
     df = query("select distinct team from intermediate.int_people__matched where team is not null order by 1")
     return [] if df is None else df["team"].to_list()
+
+
+def slack_names() -> dict[str, str]:
+    """Return each Slack user id with the display name of its person (for <@U123> mentions)."""
+    df = query("""select slack_id, coalesce(display_name, person_id) as name from (
+                      select unnest(slack_ids) as slack_id, display_name, person_id
+                      from intermediate.int_people__matched) where slack_id is not null""")
+    return {} if df is None else dict(df.iter_rows())
 
 
 def people_names() -> pl.DataFrame | None:
@@ -464,7 +482,9 @@ def worst_threads(f: Filters, limit: int = 20) -> pl.DataFrame | None:
                    string_agg(distinct least({_city('tz_a')}, {_city('tz_b')}) || '↔'
                               || greatest({_city('tz_a')}, {_city('tz_b')}), ', '
                               order by least({_city('tz_a')}, {_city('tz_b')}) || '↔'
-                              || greatest({_city('tz_a')}, {_city('tz_b')})) as tz_pairs
+                              || greatest({_city('tz_a')}, {_city('tz_b')})) as tz_pairs,
+                   -- whose working day the thread waited for: the off-the-clock side of each bounce
+                   string_agg(distinct {_city('tz_b')}, ', ' order by {_city('tz_b')}) as waited_for
             from intermediate.int_handoffs
             where is_bounce and thread_id in (select thread_id from top)
             group by thread_id),
@@ -481,10 +501,13 @@ def worst_threads(f: Filters, limit: int = 20) -> pl.DataFrame | None:
                         then t.messages || ' messages, no decision recorded' end,
                    case when opener.low_context then 'opened with a low-context message' end) as why,
                concat_ws(' · ',
-                   case when opener.low_context then 'a 3W opener (what, why, what I need)' end,
-                   case when t.bounces > 0 then 'a 3W message with a default path forward the other timezone can take' end,
-                   case when t.strikes >= 3 then 'a 15-minute call after three rounds, outcome written back' end,
-                   case when t.messages >= 10 and not t.decision_recorded then 'the decision written into the thread' end)
+                   case when opener.low_context then 'a 3W opener: what, why and what you need' end,
+                   case when t.bounces > 0 then 'a default path forward, so nobody waits for '
+                        || coalesce(pairs.waited_for, 'the other timezone') || ' (' || {hours} || ' here)' end,
+                   case when t.strikes >= 3 then 'a 15-minute call after round 3 of ' || t.strikes
+                        || ', the outcome written back' end,
+                   case when t.messages >= 10 and not t.decision_recorded
+                        then 'the decision written into the thread (' || t.messages || ' messages without one)' end)
                    as would_have_helped,
                t.url,
                '/replay?thread=' || url_encode(t.thread_id) as replay
@@ -501,13 +524,23 @@ def worst_pull_requests(f: Filters, limit: int = 20) -> pl.DataFrame | None:
         select pr_id, repo, number, title, coalesce(author_name, author) as author, quality, review_rounds,
                time_to_first_review_hours,
                concat_ws(' · ', 'quality ' || quality || '/100',
-                         review_rounds || (case when review_rounds = 1 then ' review round' else ' review rounds' end),
-                         nullif(array_to_string(missing, ', '), '')) as why,
+                         review_rounds || (case when review_rounds = 1 then ' review round' else ' review rounds' end))
+                   as why,  -- what the description misses is in would_have_helped, said as what to do
                concat_ws(' · ',
-                   case when quality < 70 then 'a description that says why, links the issue, '
-                        || 'calls out risk and says how to test' end,
-                   case when review_rounds >= 3 then 'a 15-minute call after three review rounds' end,
-                   case when bounces > 0 then 'a self-contained review request with a default path forward' end)
+                   case when quality < 70 then 'a description that '
+                        || coalesce(nullif(array_to_string(list_transform(missing, lambda m: case m
+                               when 'no why/motivation' then 'says why'
+                               when 'no linked issue' then 'links the issue'
+                               when 'no risks called out' then 'calls out risk'
+                               when 'no testing instructions' then 'says how to test'
+                               when 'no guidance for reviewers' then 'says where reviewers should look'
+                               when 'no screenshots for a UI change' then 'shows the UI change'
+                               when 'description under 20 words' then 'says enough (20 words or more)'
+                               else m end), ', '), ''),
+                                    'says why, links the issue, calls out risk and says how to test') end,
+                   case when review_rounds >= 3 then 'a 15-minute call after review round 3 of ' || review_rounds end,
+                   case when bounces > 0 then 'a self-contained review request with a default path forward ('
+                        || bounces || (case when bounces = 1 then ' bounce' else ' bounces' end) || ')' end)
                    as would_have_helped,
                url
         from marts.pull_requests, p
@@ -550,6 +583,11 @@ _LOCAL = """
     case when pm.has_known_tz
          then strftime(timezone(pm.tz, e.event_at), '%a %d %b %H:%M') || ' ' || {city}
          else strftime(e.event_at, '%a %d %b %H:%M') || ' UTC (timezone unknown)' end"""
+# The same clock without the place: what the privacy switch shows (a city narrows down who).
+_CLOCK = """
+    case when pm.has_known_tz
+         then strftime(timezone(pm.tz, e.event_at), '%a %d %b %H:%M') || ' their time'
+         else strftime(e.event_at, '%a %d %b %H:%M') || ' UTC (timezone unknown)' end"""
 
 
 def thread_messages(thread_id: str) -> pl.DataFrame | None:
@@ -562,6 +600,7 @@ def thread_messages(thread_id: str) -> pl.DataFrame | None:
                coalesce(pm.display_name, e.person_id, e.author_id) as person,
                pm.tz,
                {local} as local_time,
+               {_CLOCK} as local_clock,
                case when not pm.has_known_tz then null
                     else is_working(timezone(pm.tz, e.event_at), pm.work_start_s, pm.work_end_s,
                                     pm.workdays_mask) end as in_hours,

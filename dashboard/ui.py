@@ -207,6 +207,11 @@ def _data_as_of() -> None:
     latest = loads["last_ok_at"].max()
     st.caption("Data as of " + (f"{latest:%d %b %Y %H:%M} UTC" if isinstance(latest, datetime)
                                 else "— no successful load"))
+    newest = queries.newest()
+    if newest is not None and not newest.is_empty():
+        message, pr = newest.row(0)
+        st.caption("Newest message " + (f"{message:%d %b %Y %H:%M}" if message else "— none")
+                   + (f" · newest PR {pr:%d %b %Y %H:%M}" if pr else "") + " (UTC)")
     for source, last_ok, status, problems in loads.iter_rows():
         problems = str(problems or "")
         when = f"{last_ok:%d %b %H:%M}" if last_ok is not None else "never"
@@ -244,3 +249,105 @@ def caption_unknown_tz() -> None:
 def frame(df: pl.DataFrame, column_config: Mapping[str, Any] | None = None) -> None:
     """Show a table, with names and text hidden when the privacy switch is on."""
     st.dataframe(privacy.redact(df), hide_index=True, column_config=column_config)
+
+
+# --- tables that wrap to their page ------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~$])")
+
+
+def md(text: object) -> str:
+    """Return `text` safe inside Markdown: its characters shown as written, on one line."""
+    if text is None:
+        return "—"
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def link(url: str | None, text: str) -> str:
+    """Return a Markdown link, or the text alone when there is no address."""
+    return md(text) if not url else f"[{md(text)}]({str(url).replace(' ', '%20').replace(')', '%29')})"
+
+
+def markdown_table(rows: list[dict[str, str]]) -> None:
+    """Show rows of ready Markdown cells as a table whose text wraps to the page's width (a data
+    grid scrolls sideways instead), with working links."""
+    if not rows:
+        return
+    head = list(rows[0])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r[h] for h in head) + " |" for r in rows]
+    st.markdown("\n".join(lines))
+
+
+# --- Slack markup ------------------------------------------------------------------------------
+
+_CODE = re.compile(r"```.*?```|`[^`\n]+`", re.DOTALL)
+_ANGLE = re.compile(r"<([^<>\s][^<>]*)>")
+_MD_TEXT = re.compile(r"([\\`*_\[\]()#+!|~$<>])")  # characters Markdown (or Streamlit's LaTeX) would read
+
+
+def slack_markdown(text: str | None, names: Mapping[str, str]) -> str:
+    """Return a Slack message as Markdown that shows what Slack shows.
+
+    `<url|text>` and `<url>` become links, `<@U123>` the person's name from `names` (a
+    pseudonym under the privacy switch), `<#C1|general>` "#general", `<!here>` "@here";
+    *bold*, _italic_ and ~strike~ keep their meaning, code spans and blocks are shown as code,
+    and any other character that Markdown would read is shown as written. Every line is kept.
+    """
+    if text is None:
+        return "—"
+    out: list[str] = []
+    pos = 0
+    for m in _CODE.finditer(text):
+        out.append(_slack_plain(text[pos:m.start()], names))
+        code = m.group(0)
+        # a Slack block may sit on one line with text; a Markdown fence needs lines of its own
+        out.append("\n```\n" + code[3:-3].strip("\n") + "\n```\n" if code.startswith("```") else code)
+        pos = m.end()
+    out.append(_slack_plain(text[pos:], names))
+    return "".join(out)
+
+
+def _slack_plain(text: str, names: Mapping[str, str]) -> str:
+    import html
+
+    pieces: list[str] = []
+    pos = 0
+    for m in _ANGLE.finditer(text):
+        pieces.append(_slack_format(html.unescape(text[pos:m.start()])))
+        pieces.append(_slack_token(html.unescape(m.group(1)), names))
+        pos = m.end()
+    pieces.append(_slack_format(html.unescape(text[pos:])))
+    # a line break in Slack is a line break here (Markdown would join the lines)
+    return "".join(pieces).replace("\n", "  \n")
+
+
+def _slack_format(text: str) -> str:
+    escaped = _MD_TEXT.sub(r"\\\1", text)
+    escaped = re.sub(r"(?<![\w\\])\\\*(?=\S)(.+?)(?<=\S)\\\*(?!\w)", r"**\1**", escaped)  # *bold*
+    escaped = re.sub(r"(?<![\w\\])\\_(?=\S)(.+?)(?<=\S)\\_(?!\w)", r"*\1*", escaped)      # _italic_
+    escaped = re.sub(r"(?<![\w\\])\\~(?=\S)(.+?)(?<=\S)\\~(?!\w)", r"~~\1~~", escaped)    # ~strike~
+    return escaped
+
+
+def _slack_token(token: str, names: Mapping[str, str]) -> str:
+    target, _, label = token.partition("|")
+    if target.startswith("@"):
+        who = names.get(target[1:]) or label or target[1:]
+        return "**@" + md(who) + "**"
+    if target.startswith("#"):
+        return "#" + md(label or target[1:])
+    if target.startswith("!"):
+        word = label or target[1:].split("^")[0]
+        return "**@" + md(word.removeprefix("subteam")) + "**"
+    if re.match(r"(https?|mailto):", target):
+        return f"[{md(label or target)}]({target.replace(' ', '%20').replace(')', '%29')})"
+    return md("<" + token + ">")
+
+
+def github_markdown(text: str | None) -> str:
+    """Return a pull request's text (GitHub Markdown already) without its HTML comments (a
+    template's hints) and with "$" shown as written (Streamlit would read it as LaTeX)."""
+    if text is None:
+        return "—"
+    return re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL).replace("$", "\\$").strip() or "—"

@@ -502,12 +502,19 @@ def _settle(page: object) -> None:
 _WIDE = """() => {
     const wide = [];
     const els = document.querySelectorAll(
-        '[data-testid="stDataFrame"] .dvn-scroller, [data-testid="stTable"], [data-testid="stTable"] *');
+        '[data-testid="stDataFrame"] .dvn-scroller, [data-testid="stTable"], [data-testid="stTable"] *, '
+        + '[data-testid="stMarkdown"] table, [data-testid="stMarkdown"] div:has(> table)');
     for (const el of els) {
         const style = getComputedStyle(el);
         if (el.scrollWidth > el.clientWidth + 1 && ['auto', 'scroll'].includes(style.overflowX)) {
             wide.push((el.closest('[data-testid]') || el).getAttribute('data-testid') + ' '
                       + el.scrollWidth + ' > ' + el.clientWidth);
+        }
+    }
+    for (const t of document.querySelectorAll('[data-testid="stMarkdown"] table')) {
+        const box = t.closest('[data-testid="stMarkdown"]');
+        if (t.getBoundingClientRect().right > box.getBoundingClientRect().right + 1) {
+            wide.push('markdown table ' + t.scrollWidth + ' > ' + box.clientWidth);
         }
     }
     if (document.documentElement.scrollWidth > window.innerWidth + 1) wide.push('page');
@@ -535,14 +542,24 @@ def _screenshot(page: object, name: str, readme: bool = True) -> None:
     folder = SCREENSHOTS if readme else ARTIFACTS
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
+    # Streamlit scrolls its main area, not the page: to capture the whole page, make the window
+    # as tall as the content for the shot (same width), then put it back.
+    size = page.viewport_size
+    assert size is not None
+    tall = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    if tall > size["height"]:
+        page.set_viewport_size({"width": size["width"], "height": min(int(tall) + 40, 4000)})
+        _settle(page)
     page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
     # Committed to the repository: keep each small (a 256-colour palette reads the same).
     Image.open(path).convert("RGB").quantize(colors=128).save(path, optimize=True)
     assert path.stat().st_size < 300_000, (name, path.stat().st_size)
 
 
 # Every page in the order of the sidebar, with the name of its screenshot.
-WALK = [("Overview", "overview"), ("Trends", "trends"), ("Teams", "teams"), ("Worst offenders", "offenders"),
+# (Teams before Trends: the walk filters Trends to one team, and the filter stays.)
+WALK = [("Overview", "overview"), ("Teams", "teams"), ("Trends", "trends"), ("Worst offenders", "offenders"),
         ("Thread replay", "replay"), ("Timezone overlap", "overlap"), ("PR payoff", "pr_payoff"),
         ("Agreements", "agreements"), ("Coverage", "coverage")]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -550,7 +567,7 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 def test_the_walk_covers_every_page() -> None:
     titles = re.findall(r'st\.Page\("app_pages/\w+\.py", title="([^"]+)"', APP.read_text())
-    assert titles == [t for t, _ in WALK]
+    assert sorted(titles) == sorted(t for t, _ in WALK)
 
 
 @pytest.mark.browser
@@ -596,7 +613,8 @@ def test_every_page_in_headless_chromium(
                 expect(page.locator('[data-testid="stSidebar"]').get_by_text("Data", exact=True)).to_be_visible()
             if shot != "overview":
                 expect(page.locator('[data-testid="stVegaLiteChart"], [data-testid="stDataFrame"], '
-                                    '[data-testid="stTable"]').first).to_be_visible(timeout=30_000)
+                                    '[data-testid="stTable"], [data-testid="stMarkdown"] table')
+                       .first).to_be_visible(timeout=30_000)
             _check_page(page, f"{title} at {width}x{height}")
             _screenshot(page, shot + suffix, readme)
         # From the worst offenders to a replay.
@@ -606,7 +624,8 @@ def test_every_page_in_headless_chromium(
         expect(page.get_by_role("heading", name="Thread replay")).to_be_visible(timeout=30_000)
         _settle(page)
         expect(page.locator('[data-testid="stVegaLiteChart"]')).to_have_count(1)
-        expect(page.locator('[data-testid="stDataFrame"], [data-testid="stTable"]').first).to_be_visible()
+        shown = int(page.locator('[data-testid="stMetricValue"]').first.inner_text())
+        expect(page.locator('[class*="st-key-message-"]')).to_have_count(shown)  # every message drawn
         assert "thread=" in page.url
         _check_page(page, f"replay at {width}x{height}")
         _screenshot(page, "replay" + suffix, readme)

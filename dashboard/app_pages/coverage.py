@@ -22,6 +22,12 @@ if not queries.has_prs():
 
 st.subheader("Loads")
 history = queries.load_history()
-if history is not None:
-    ui.frame(history, column_config={
-        "started_at": st.column_config.DatetimeColumn("Started (UTC)", format="D MMM YYYY HH:mm")})
+if history is not None and not history.is_empty():
+    ui.markdown_table([
+        {"Started (UTC)": f"{r['started_at']:%d %b %Y %H:%M}", "Source": r["source"], "Status": r["status"],
+         "Files read / skipped": f"{r['files_read']} / {r['files_skipped']}",
+         "Rows added / replaced": f"{r['rows_added']:,} / {r['rows_replaced']:,}",
+         "Problems": str(r["problems"] or 0),
+         # a path breaks after each slash, so a long one wraps instead of widening the table
+         "Path": ui.md(r["path"]).replace("/", "/\u200b")}
+        for r in privacy.redact(history).iter_rows(named=True)])

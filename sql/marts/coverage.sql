@@ -95,6 +95,36 @@ facts as (
                      || 'count in pr_payoff''s ''all'' rows only'
                 else 'every PR has its size' end
     from marts.pull_requests
+
+    -- GitHub: one row per layout loaded, and what the loaded PRs cannot show
+    union all
+    select 'github', 'layout loaded: ' || layout, count(*) || ' pull requests',
+           case layout
+                when 'gh' then 'gh pr list: no inline review comments and no timeline, so a PR '
+                               || 'opened as a draft counts as ready from its creation'
+                when 'rest' then 'REST API dump: inline comments, draft history and files '
+                                 || 'when review_comments.json, events.json and files.json are there'
+                else 'migration archive' end
+    from staging.stg_github__pull_requests group by layout
+
+    union all
+    select 'github', 'inline review comments',
+           (select count(*) from staging.stg_github__events where kind = 'review_comment')::varchar,
+           case when (select count(*) from staging.stg_github__events where kind = 'review_comment') = 0
+                then 'none loaded: review rounds count reviews and conversation comments only' end
+    from (select 1) where exists (select 1 from staging.stg_github__pull_requests)
+
+    union all
+    select 'github', 'draft history', count(*) filter (has_ready_event) || ' of ' || count(*) || ' PRs',
+           case when count(*) filter (has_ready_event) = 0
+                then 'no ready-for-review events: waits are counted from when a PR was opened' end
+    from staging.stg_github__pull_requests having count(*) > 0
+
+    union all
+    select 'github', 'changed files', count(*) filter (len(files) > 0) || ' of ' || count(*) || ' PRs',
+           case when count(*) filter (len(files) > 0) = 0
+                then 'no file lists: whether a PR changes a UI (and needs screenshots) is unknown' end
+    from staging.stg_github__pull_requests having count(*) > 0
 )
 
 select * from facts
