@@ -255,6 +255,27 @@ def _in_scope(at: str, conversation: str | None, person: str | None) -> str:
     return " and ".join(cond)
 
 
+# The members of each DM and group DM by name ("Alice Chen, Dan Ortiz"), for labels: a raw id
+# (D03RLP3T3RGZ) tells a reader nothing. A member without a person stays their Slack id.
+DM_NAMES = """
+dm_names as (
+    select m.conversation_id,
+           string_agg(distinct coalesce(pm.display_name, m.member), ', '
+                      order by coalesce(pm.display_name, m.member)) as members
+    from (select id as conversation_id, unnest(members) as member
+          from raw.slack_conversations where conversation_type in ('dm', 'mpim')) m
+    left join (select unnest(slack_ids) as slack_id, display_name from intermediate.int_people__matched) pm
+           on pm.slack_id = m.member
+    group by m.conversation_id)"""
+
+
+def _dm_label(kind: str, conversation_id: str, name: str) -> str:
+    """Return SQL labelling a conversation: '#general', 'DM Alice Chen, Dan Ortiz', a repository."""
+    return (f"case when {kind} = 'dm' then 'DM ' || coalesce(dm_names.members, {conversation_id}) "
+            f"when {kind} = 'mpim' then 'group DM ' || coalesce(dm_names.members, {conversation_id}) "
+            f"else '#' || coalesce({name}, {conversation_id}) end")
+
+
 def _pr_scope() -> str:
     return PR_SCOPE.format(scope=_in_scope("created_at", "repo", "coalesce(author_person_id, author)"))
 
@@ -285,13 +306,12 @@ def channel_options() -> pl.DataFrame | None:
              "select distinct conversation_id, conversation_id, 'pull_request' from marts.threads "
              "where source = 'github'")
     return query(f"""
+        with {DM_NAMES}
         select conversation_id, label from (
             select conversation_id,
-                   case conversation_type when 'dm' then 'DM ' || conversation_id
-                        when 'mpim' then 'group DM ' || conversation_id
-                        else '#' || conversation_name end as label,
+                   {_dm_label('conversation_type', 'conversation_id', 'conversation_name')} as label,
                    conversation_type
-            from staging.stg_slack__conversations
+            from staging.stg_slack__conversations left join dm_names using (conversation_id)
             union all {repos})
         order by list_position(['public', 'private', 'pull_request', 'mpim', 'dm'], conversation_type), label""")
 
@@ -465,14 +485,14 @@ def worst_threads(f: Filters, limit: int = 20) -> pl.DataFrame | None:
     if not has("marts.threads"):
         return None
     hours = _hours_text("t.bounce_wait_hours")
-    return query(f"""{SCOPE},
+    return query(f"""{SCOPE}, {DM_NAMES},
         top as (
             select t.*,
                    case when t.source = 'github' then t.conversation_id
-                        when c.conversation_type = 'dm' then 'DM ' || t.conversation_id
-                        when c.conversation_type = 'mpim' then 'group DM ' || t.conversation_id
-                        else '#' || coalesce(c.conversation_name, t.conversation_id) end as channel
-            from marts.threads t left join staging.stg_slack__conversations c using (conversation_id), p
+                        else {_dm_label('c.conversation_type', 't.conversation_id', 'c.conversation_name')}
+                   end as channel
+            from marts.threads t left join staging.stg_slack__conversations c using (conversation_id)
+            left join dm_names using (conversation_id), p
             where {_in_scope('t.started_at', 't.conversation_id', 't.opener_person_id')}
               and (t.bounces > 0 or t.strikes >= 3 or t.messages >= 10)
             order by t.bounce_wait_hours desc nulls last, t.messages desc, t.thread_id
@@ -556,14 +576,14 @@ def thread_choices(f: Filters, limit: int = 200) -> pl.DataFrame | None:
     """Return threads to replay, worst first: id and a label that names no person."""
     if not has("marts.threads"):
         return None
-    return query(f"""{SCOPE}
+    return query(f"""{SCOPE}, {DM_NAMES}
         select t.thread_id,
                case when t.source = 'github' then t.conversation_id
-                    when c.conversation_type = 'dm' then 'DM' when c.conversation_type = 'mpim' then 'group DM'
-                    else '#' || coalesce(c.conversation_name, t.conversation_id) end
+                    else {_dm_label('c.conversation_type', 't.conversation_id', 'c.conversation_name')} end
                || ' · ' || strftime(t.started_at, '%d %b %Y') || ' · ' || t.messages || ' messages, '
                || t.bounces || (case when t.bounces = 1 then ' bounce' else ' bounces' end) as label
-        from marts.threads t left join staging.stg_slack__conversations c using (conversation_id), p
+        from marts.threads t left join staging.stg_slack__conversations c using (conversation_id)
+        left join dm_names using (conversation_id), p
         where {_in_scope('t.started_at', 't.conversation_id', 't.opener_person_id')}
         order by t.bounce_wait_hours desc nulls last, t.messages desc, t.thread_id
         limit ?""", *f.params(), limit)
@@ -712,7 +732,8 @@ def overlap_matrix(f: Filters, group_by: Literal["team", "tz"]) -> pl.DataFrame 
                po.overlap_hours,
                coalesce((select sum(n) from bounced
                          where (ga = g.group_a and gb = g.group_b)
-                            or (ga = g.group_b and gb = g.group_a and g.group_a <> g.group_b)), 0)::bigint as bounces
+                            or (ga = g.group_b and gb = g.group_a and g.group_a <> g.group_b)), 0)::bigint as bounces,
+               (select wk from ref) as overlap_week
         from groups g
         join sizes sa on sa.grp = g.group_a join sizes sb on sb.grp = g.group_b
         left join pair_overlap po using (group_a, group_b)

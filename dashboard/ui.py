@@ -187,7 +187,7 @@ def _filter_widgets() -> None:
     channels = queries.channel_options()
     labels = {} if channels is None else dict(channels.iter_rows())
     chosen = st.multiselect("Channels and repositories", list(labels), key="f_channels",
-                            format_func=lambda c: labels.get(c, c), placeholder="All",
+                            format_func=lambda c: privacy.scrub(labels.get(c, c)) or c, placeholder="All",
                             help="Only threads, openers and pull requests in these count. "
                                  "DM share is workspace-wide.")
     teams = queries.team_options()
