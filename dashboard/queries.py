@@ -580,7 +580,7 @@ def thread_choices(f: Filters, limit: int = 200) -> pl.DataFrame | None:
         select t.thread_id,
                case when t.source = 'github' then t.conversation_id
                     else {_dm_label('c.conversation_type', 't.conversation_id', 'c.conversation_name')} end
-               || ' · ' || strftime(t.started_at, '%d %b %Y') || ' · ' || t.messages || ' messages, '
+               || ' · ' || strftime(t.started_at, '%d %b %Y %H:%M') || ' · ' || t.messages || ' messages, '
                || t.bounces || (case when t.bounces = 1 then ' bounce' else ' bounces' end) as label
         from marts.threads t left join staging.stg_slack__conversations c using (conversation_id)
         left join dm_names using (conversation_id), p

@@ -256,16 +256,23 @@ def test_worst_threads_say_why_and_what_would_have_helped(on_threads: None) -> N
 
     got = queries.worst_threads(queries.Filters())
     assert got is not None
-    bounce_help = "a 3W message with a default path forward the other timezone can take"
-    call_help = "a 15-minute call after three rounds, outcome written back"
+    # What would have helped names the row: whose working day each bounce waited for (the side
+    # off the clock), the rounds, the messages without a decision.
+    def bounce_help(cities: str, wait: str) -> str:
+        return f"a default path forward, so nobody waits for {cities} ({wait} here)"
+
+    call_help = "a 15-minute call after round 3 of 4, the outcome written back"
     assert got.select("thread_id", "channel", "why", "would_have_helped").rows() == [
-        (tid(T2), "#general", "3 bounces Kolkata↔Los Angeles, London↔Los Angeles, 3.2 days waiting", bounce_help),
-        (tid(T3), "#general", "1 bounce Kolkata↔London, 18 h waiting", bounce_help),
-        (tid(T1), "#general", "2 bounces London↔Los Angeles, 17 h waiting", bounce_help),
-        (tid(T4), "#general", "1 bounce London↔Los Angeles, 4.5 h waiting", bounce_help),
+        # Ana -> Ben (Sat 00:00 UTC: London asleep), Ben -> Ana (02:00 PDT), Ana -> Dee (21:30 IST)
+        (tid(T2), "#general", "3 bounces Kolkata↔Los Angeles, London↔Los Angeles, 3.2 days waiting",
+         bounce_help("Kolkata, London, Los Angeles", "3.2 days")),
+        (tid(T3), "#general", "1 bounce Kolkata↔London, 18 h waiting", bounce_help("Kolkata", "18 h")),
+        (tid(T1), "#general", "2 bounces London↔Los Angeles, 17 h waiting",
+         bounce_help("London, Los Angeles", "17 h")),
+        (tid(T4), "#general", "1 bounce London↔Los Angeles, 4.5 h waiting", bounce_help("Los Angeles", "4.5 h")),
         (tid(T5), "#general", "4 rounds between the same two people", call_help),
         (tid(T6), "#general", "4 rounds between the same two people · 10 messages, no decision recorded",
-         call_help + " · the decision written into the thread"),
+         call_help + " · the decision written into the thread (10 messages without one)"),
         (tid(T7), "#general", "4 rounds between the same two people", call_help),
     ]
     assert got["url"].to_list() == [None] * 7  # no workspace URL set
@@ -280,12 +287,16 @@ def test_thread_replay_frames(on_threads: None) -> None:
 
     messages = queries.thread_messages(tid(T2))
     assert messages is not None
-    assert messages.drop("tz").rows() == [
+    assert messages.drop("tz", "local_clock").rows() == [
         (utc(9, 0), "Ana", "Fri 08 Mar 16:00 Los Angeles", True, "opening", "Can we ship the API change?"),
         (utc(11, 9), "Ben", "Mon 11 Mar 09:00 London", True, "reply", "Which API change?"),
         (utc(11, 16), "Ana", "Mon 11 Mar 09:00 Los Angeles", True, "reply", "The v2 one"),  # PDT now
         (utc(12, 4), "Dee", "Tue 12 Mar 09:30 Kolkata", True, "reply", "Looks fine from here"),
     ]
+    # what the privacy switch shows: the same clock, no city
+    assert messages["local_clock"].to_list() == [
+        "Fri 08 Mar 16:00 their time", "Mon 11 Mar 09:00 their time", "Mon 11 Mar 09:00 their time",
+        "Tue 12 Mar 09:30 their time"]
     assert queries.thread_handoffs(tid(T2)).rows() == [  # type: ignore[union-attr]
         ("Ana", "Ben", utc(9, 0), utc(11, 9), 57.0, True),
         ("Ben", "Ana", utc(11, 9), utc(11, 16), 7.0, True),
@@ -313,7 +324,8 @@ def test_overlap_matrix_by_hand(on_threads: None) -> None:
         ("London", "India", 1, 1, 2.0, 1), ("London", "London", 1, 1, None, 0), ("London", "SF", 1, 1, 5.0, 5),
         ("SF", "India", 1, 1, 0.0, 1), ("SF", "London", 1, 1, 5.0, 5), ("SF", "SF", 1, 1, None, 0),
     ], schema=["group_a", "group_b", "people_a", "people_b", "overlap_hours", "bounces"], orient="row")
-    assert_frame_equal(got, expected, check_dtypes=False)
+    assert_frame_equal(got.drop("overlap_week"), expected, check_dtypes=False)
+    assert got["overlap_week"].unique().to_list() == [date(2024, 3, 11)]  # the week the hours are of
     by_tz = queries.overlap_matrix(queries.Filters(), "tz")
     assert by_tz is not None and sorted(by_tz["group_a"].unique()) == [
         "America/Los_Angeles", "Asia/Kolkata", "Europe/London"]
@@ -375,8 +387,16 @@ def test_privacy_switch_hides_every_name_and_message(demo_db: Path, monkeypatch:
             thread = hidden_run.selectbox(key="thread").value
             texts = query(demo_db, "select text from intermediate.int_conversation_events "
                                    "where thread_id = ? and is_human", [thread])["text"].to_list()
-            assert texts and all(t.encode() in shown for t in texts)
-            assert not [t for t in texts if t.encode() in hidden]
+            from dashboard import queries, ui
+
+            monkeypatch.setenv("ASYNCPULSE_DB", str(demo_db))
+            drawn = [ui.slack_markdown(t, queries.slack_names()) for t in texts]  # as the page draws them
+            assert texts and all(d.encode() in shown for d in drawn)
+            assert not [t for t in texts + drawn if t.encode() in hidden]
+            times = queries.thread_messages(thread)
+            assert times is not None  # the author's local time: with the city, and without it
+            assert all(t.encode() in shown and t.encode() not in hidden for t in times["local_time"])
+            assert all(t.encode() in hidden for t in times["local_clock"])
             assert HIDDEN.encode() in hidden and b"Person " in hidden
             assert b"Person #" not in hidden  # everyone is known: one pseudonym each, never a hash
             seen_texts |= set(texts)
@@ -764,3 +784,61 @@ def test_dashboard_help_names_host_and_port() -> None:
     assert "--port PORT port the dashboard listens on (default 8501)" in flat
     assert streamlit_command(8600)[-6:] == ["--server.address", "127.0.0.1", "--server.port", "8600",
                                              "--client.toolbarMode", "viewer"]
+
+
+# --- readable ----------------------------------------------------------------------------------
+
+
+def test_slack_markup_is_rendered() -> None:
+    from dashboard import ui
+
+    text = ("see <https://x.io/a|the docs> and <https://y.io>, ask <@U2> or <@U9|old name>, "
+            "<!here> in <#C1|general>: run `make *all*` *now* _please_ (costs $5 &amp; &lt;3)\n"
+            "second line```x = 1\ny = 2```")
+    assert ui.slack_markdown(text, {"U2": "Ben Smith"}) == (
+        "see [the docs](https://x.io/a) and [https://y.io](https://y.io), ask **@Ben Smith** or "
+        "**@old name**, **@here** in #general: run `make *all*` **now** *please* \\(costs \\$5 & \\<3\\)  \n"
+        "second line\n```\nx = 1\ny = 2\n```\n")
+    assert ui.slack_markdown(None, {}) == "—"
+    assert ui.github_markdown("## What\n<!-- template hint -->\nFix $HOME") == "## What\n\nFix \\$HOME"
+
+
+def test_replay_keeps_the_thread_in_the_address(threads_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = run_page(threads_db, monkeypatch, "app_pages/replay.py")
+    assert at.query_params["thread"] == tid(T2)  # the worst thread, by id (not its label)
+    at.selectbox(key="thread").select(tid(T3)).run()
+    assert at.query_params["thread"] == tid(T3)
+    assert [m.value for m in at.metric] == ["2", "2", "18 h", "1", "18 h"]
+    # every message whole, in its author's time, each in its own box
+    drawn = [m.value for m in at.markdown]
+    at_ = drawn.index("**Ben** · Mon 11 Mar 10:00 London")
+    assert drawn[at_:at_ + 4] == ["**Ben** · Mon 11 Mar 10:00 London", "Dee, is the India rollout green?",
+                                  "**Dee** · Tue 12 Mar 09:30 Kolkata", "green since this morning"]
+
+
+def test_replay_of_an_unknown_thread_says_so(threads_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASYNCPULSE_DB", str(threads_db))
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.query_params["thread"] = "slack:C1:1.000000"
+    at.switch_page("app_pages/replay.py")
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "Thread not found: slack:C1:1.000000. It is not in this database (any more); pick one below."]
+    assert at.selectbox(key="thread").value is None and not at.metric  # not silently another thread
+
+
+def test_dms_are_named_by_their_members(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    members = query(demo_db, """
+        select c.id, list_sort(list(p.display_name)) as names
+        from (select id, unnest(members) as m from raw.slack_conversations where conversation_type = 'dm') c
+        join (select unnest(slack_ids) as s, display_name from intermediate.int_people__matched) p on p.s = c.m
+        group by c.id order by c.id""")
+    expected = {i: "DM " + ", ".join(n) for i, n in members.iter_rows()}
+    assert len(expected) == 9  # the demo's DMs, everyone known
+    at = run_page(demo_db, monkeypatch, "app_pages/trends.py")
+    options = at.multiselect(key="f_channels").options
+    assert sorted(o for o in options if o.startswith("DM ")) == sorted(expected.values())
+    hidden = run_page(demo_db, monkeypatch, "app_pages/trends.py", privacy=True)
+    dms = [o for o in hidden.multiselect(key="f_channels").options if o.startswith("DM ")]
+    assert len(dms) == 9 and all(re.fullmatch(r"DM Person \d+, Person \d+", o) for o in dms)

@@ -15,7 +15,11 @@ ui.require_data()
 choices = queries.thread_choices(ui.filters())
 labels = {} if choices is None else dict(choices.iter_rows())
 # Asked for by the worst-offenders page (session state) or by a link (?thread=<thread id>).
-asked = st.session_state.pop("replay_request", None) or st.query_params.get("thread")
+# The address is written back below on every run: it is a new request only when it differs
+# from the thread this session last showed (a link followed, an address edited).
+asked = st.session_state.pop("replay_request", None)
+if asked is None and st.query_params.get("thread") != st.session_state.get("_replay_shown"):
+    asked = st.query_params.get("thread")
 missing = False
 if asked and asked not in labels:  # a link from elsewhere to a thread outside the filters
     found = queries.thread_summary(asked)
@@ -38,6 +42,7 @@ if picked is None:
     st.stop()
 thread_id: str = picked
 st.query_params["thread"] = thread_id  # the address names the thread shown: reload or share it
+st.session_state["_replay_shown"] = thread_id
 summary = queries.thread_summary(thread_id)
 messages = queries.thread_messages(thread_id)
 bands = queries.thread_working_hours(thread_id)
