@@ -47,14 +47,15 @@ base = alt.Chart(matrix).encode(
              alt.Tooltip("bounces:Q"), alt.Tooltip("people_a:Q", title="people (row)"),
              alt.Tooltip("people_b:Q", title="people (column)")])
 cells = base.mark_rect(stroke="white").encode(
-    color=alt.Color("overlap_hours:Q", title="shared h / week",
-                    scale=alt.Scale(scheme="greens", domainMin=0, zero=True)))
+    color=alt.Color("overlap_hours:Q", title="shared hours / week",
+                    scale=alt.Scale(scheme="greens", domainMin=0, zero=True),
+                    legend=alt.Legend(orient="bottom", gradientLength=240)))
 dark = alt.condition("datum.overlap_hours > 25", alt.value("white"), alt.value("black"))
 small = len(groups) > 6  # many groups: narrower cells, smaller text
 hours_text = base.mark_text(fontSize=11 if small else 13, dy=-7, fontWeight="bold").encode(
     text="hours_label:N", color=dark)
 bounce_text = base.mark_text(fontSize=9 if small else 11, dy=8).encode(text="bounce_label:N", color=dark)
-st.altair_chart((cells + hours_text + bounce_text).properties(height=46 * len(groups) + 40), width="stretch")
+st.altair_chart((cells + hours_text + bounce_text).properties(height=max(46 * len(groups), 92)), width="stretch")
 ui.caption_unknown_tz()
 ui.frame(matrix.drop("hours_label", "bounce_label", "overlap_week"), column_config={
     "group_a": "Group", "group_b": "With", "people_a": "People", "people_b": "People (with)",

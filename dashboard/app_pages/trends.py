@@ -25,13 +25,13 @@ x = alt.X("week:T", title="week of (UTC)", scale=alt.Scale(domain=[str(first), s
 
 
 def unit_of(metric: str, values: pl.Series) -> tuple[str, float, str]:
-    """Return the unit a metric's axis is drawn in (as the Overview card says it), its divisor
-    of the stored figure, and the axis number format."""
+    """Return the unit a metric's axis is drawn in, its divisor of the stored figure and the axis
+    number format: the unit the Overview card uses for a typical week (the median week)."""
     if metric.endswith("_share"):
         return "%", 0.01, ",.0f"
     if metric.endswith("_hours"):
-        top = values.max()
-        top = float(top) if isinstance(top, int | float) else 0.0
+        typical = values.median()
+        top = float(typical) if isinstance(typical, int | float) else 0.0
         if top >= 48:
             return "days", 24.0, ",.1f"
         if top >= 1:
