@@ -31,6 +31,7 @@ def page_queries() -> dict[str, Callable[[], object]]:
         q.channel_options()
         q.team_options()
         q.data_as_of()
+        q.newest()
         q.coverage_flags()
         start = end = None
         if bounds is not None and not bounds.is_empty():
@@ -43,6 +44,12 @@ def page_queries() -> dict[str, Callable[[], object]]:
     def trends() -> None:
         q.weekly_metrics(sidebar())
 
+    def teams() -> None:
+        f = sidebar()
+        q.team_health(f, "team")
+        q.team_health(f, "tz")
+        q.team_people(f)
+
     def offenders() -> None:
         f = sidebar()
         q.worst_threads(f)
@@ -54,6 +61,7 @@ def page_queries() -> dict[str, Callable[[], object]]:
         if choices is not None and not choices.is_empty():
             thread = choices.row(0, named=True)["thread_id"]
             q.thread_summary(thread)
+            q.slack_names()
             q.thread_messages(thread)
             q.thread_working_hours(thread)
             q.thread_handoffs(thread)
@@ -73,7 +81,7 @@ def page_queries() -> dict[str, Callable[[], object]]:
         q.load_history()
         q.has_prs()
 
-    return {"Overview": overview, "Trends": trends, "Worst offenders": offenders,
+    return {"Overview": overview, "Trends": trends, "Teams": teams, "Worst offenders": offenders,
             "Thread replay": replay, "Timezone overlap": overlap, "PR payoff": payoff,
             "Coverage": coverage}
 

@@ -173,14 +173,11 @@ def data_as_of() -> pl.DataFrame | None:
     )
 
 
-def newest() -> pl.DataFrame | None:
-    """Return the newest human Slack message and the newest pull request in the data (UTC)."""
-    if not has("staging.stg_slack__messages"):
-        return None
-    prs = ("(select max(created_at) from marts.pull_requests)" if has("marts.pull_requests")
-           else "null::timestamptz")
-    return query(f"select (select max(sent_at) from staging.stg_slack__messages where is_human) as message, "
-                 f"{prs} as pull_request")
+def newest() -> tuple[str | None, str | None]:
+    """Return the newest human Slack message and the newest pull request in the data, as
+    marts.coverage states them at build ("2026-11-16 18:36 UTC"), or None."""
+    flags = coverage_flags()
+    return flags.get("slack:newest message"), flags.get("github:newest pull request")
 
 
 def last_run() -> pl.DataFrame | None:

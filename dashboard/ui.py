@@ -207,11 +207,9 @@ def _data_as_of() -> None:
     latest = loads["last_ok_at"].max()
     st.caption("Data as of " + (f"{latest:%d %b %Y %H:%M} UTC" if isinstance(latest, datetime)
                                 else "— no successful load"))
-    newest = queries.newest()
-    if newest is not None and not newest.is_empty():
-        message, pr = newest.row(0)
-        st.caption("Newest message " + (f"{message:%d %b %Y %H:%M}" if message else "— none")
-                   + (f" · newest PR {pr:%d %b %Y %H:%M}" if pr else "") + " (UTC)")
+    message, pr = queries.newest()
+    if message is not None or pr is not None:
+        st.caption(f"Newest message {message or '— none'}" + (f" · newest PR {pr}" if pr else ""))
     for source, last_ok, status, problems in loads.iter_rows():
         problems = str(problems or "")
         when = f"{last_ok:%d %b %H:%M}" if last_ok is not None else "never"

@@ -125,6 +125,7 @@ def test_coverage_by_hand(week_db: Path) -> None:
         ("slack", "folders typed by guess", "0", None),
         ("slack", "messages by authors not in users.json", "0",
          "they count, under their user id, with an unknown timezone"),
+        ("slack", "newest message", "2024-03-16 18:00 UTC", None),  # "weekend thought"
         ("slack", "private channels present", "no",
          "no private channels in the export: their share reads 0 but may not be"),
     ]

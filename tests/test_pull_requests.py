@@ -140,3 +140,17 @@ def test_author_is_the_login_as_github_shows_it(tmp_path: Path, db_path: Path) -
         (5, "alice-gh", "Ana", "Ana"),
     ]
     assert query(db_path, "select number from marts.pull_requests where author = 'LeoHart'").rows() == [(3,)]
+
+
+def test_coverage_says_what_the_github_layout_cannot_see(pr_db: Path) -> None:
+    """Both PRs came from `gh pr list` JSON: no inline comments, no timeline, no file lists here."""
+    got = query(pr_db, "select item, value, note from marts.coverage where source = 'github' order by item")
+    assert got.rows() == [
+        ("changed files", "0 of 2 PRs", "no file lists: whether a PR changes a UI (and needs screenshots) is unknown"),
+        ("draft history", "0 of 2 PRs", "no ready-for-review events: waits are counted from when a PR was opened"),
+        ("inline review comments", "0", "none loaded: review rounds count reviews and conversation comments only"),
+        ("layout loaded: gh", "2 pull requests",
+         "gh pr list: no inline review comments and no timeline, so a PR opened as a draft counts as ready "
+         "from its creation"),
+        ("newest pull request", "2024-03-11 16:00 UTC", "by when it was opened"),
+    ]

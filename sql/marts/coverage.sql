@@ -96,6 +96,15 @@ facts as (
                 else 'every PR has its size' end
     from marts.pull_requests
 
+    -- what "data as of" means for the metrics: the newest message and PR in the data
+    union all
+    select 'slack', 'newest message', coalesce(strftime(max(sent_at), '%Y-%m-%d %H:%M UTC'), 'none'), null
+    from messages where is_human
+
+    union all
+    select 'github', 'newest pull request', strftime(max(created_at), '%Y-%m-%d %H:%M UTC'), 'by when it was opened'
+    from staging.stg_github__pull_requests having count(*) > 0
+
     -- GitHub: one row per layout loaded, and what the loaded PRs cannot show
     union all
     select 'github', 'layout loaded: ' || layout, count(*) || ' pull requests',
