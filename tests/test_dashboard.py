@@ -578,10 +578,10 @@ def _screenshot(page: object, name: str, readme: bool = True) -> None:
 
 
 # Every page in the order of the sidebar, with the name of its screenshot.
-# (Teams before Trends: the walk filters Trends to one team, and the filter stays.)
-WALK = [("Overview", "overview"), ("Teams", "teams"), ("Trends", "trends"), ("Worst offenders", "offenders"),
+# (Trends last: the walk filters Trends to one team, and the filter stays for the pages after.)
+WALK = [("Overview", "overview"), ("Teams", "teams"), ("Worst offenders", "offenders"),
         ("Thread replay", "replay"), ("Timezone overlap", "overlap"), ("PR payoff", "pr_payoff"),
-        ("Agreements", "agreements"), ("Coverage", "coverage")]
+        ("Agreements", "agreements"), ("Coverage", "coverage"), ("Trends", "trends")]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 

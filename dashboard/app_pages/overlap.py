@@ -48,14 +48,13 @@ base = alt.Chart(matrix).encode(
              alt.Tooltip("people_b:Q", title="people (column)")])
 cells = base.mark_rect(stroke="white").encode(
     color=alt.Color("overlap_hours:Q", title="shared hours / week",
-                    scale=alt.Scale(scheme="greens", domainMin=0, zero=True),
-                    legend=alt.Legend(orient="bottom", gradientLength=240)))
+                    scale=alt.Scale(scheme="greens", zero=True)))  # from 0: pale means little overlap
 dark = alt.condition("datum.overlap_hours > 25", alt.value("white"), alt.value("black"))
 small = len(groups) > 6  # many groups: narrower cells, smaller text
 hours_text = base.mark_text(fontSize=11 if small else 13, dy=-7, fontWeight="bold").encode(
     text="hours_label:N", color=dark)
 bounce_text = base.mark_text(fontSize=9 if small else 11, dy=8).encode(text="bounce_label:N", color=dark)
-st.altair_chart((cells + hours_text + bounce_text).properties(height=max(46 * len(groups), 92)), width="stretch")
+st.altair_chart((cells + hours_text + bounce_text).properties(height=max(64 * len(groups), 120) + 60), width="stretch")
 ui.caption_unknown_tz()
 ui.frame(matrix.drop("hours_label", "bounce_label", "overlap_week"), column_config={
     "group_a": "Group", "group_b": "With", "people_a": "People", "people_b": "People (with)",
