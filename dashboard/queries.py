@@ -254,13 +254,16 @@ def _in_scope(at: str, conversation: str | None, person: str | None) -> str:
 
 # The members of each DM and group DM by name ("Alice Chen, Dan Ortiz"), for labels: a raw id
 # (D03RLP3T3RGZ) tells a reader nothing. A member without a person stays their Slack id.
-DM_NAMES = """
+def _dm_names(only: str = "true") -> str:
+    """Return the CTE `dm_names` for the DMs and group DMs whose `id` satisfies `only` (a page
+    labelling twenty threads names their DMs, not all of a workspace's thousands)."""
+    return f"""
 dm_names as (
     select m.conversation_id,
            string_agg(distinct coalesce(pm.display_name, m.member), ', '
                       order by coalesce(pm.display_name, m.member)) as members
     from (select id as conversation_id, unnest(members) as member
-          from raw.slack_conversations where conversation_type in ('dm', 'mpim')) m
+          from raw.slack_conversations where conversation_type in ('dm', 'mpim') and ({only})) m
     left join (select unnest(slack_ids) as slack_id, display_name from intermediate.int_people__matched) pm
            on pm.slack_id = m.member
     group by m.conversation_id)"""
@@ -303,7 +306,7 @@ def channel_options() -> pl.DataFrame | None:
              "select distinct conversation_id, conversation_id, 'pull_request' from marts.threads "
              "where source = 'github'")
     return query(f"""
-        with {DM_NAMES}
+        with {_dm_names()}
         select conversation_id, label from (
             select conversation_id,
                    {_dm_label('conversation_type', 'conversation_id', 'conversation_name')} as label,
@@ -482,18 +485,15 @@ def worst_threads(f: Filters, limit: int = 20) -> pl.DataFrame | None:
     if not has("marts.threads"):
         return None
     hours = _hours_text("t.bounce_wait_hours")
-    return query(f"""{SCOPE}, {DM_NAMES},
+    return query(f"""{SCOPE},
         top as (
-            select t.*,
-                   case when t.source = 'github' then t.conversation_id
-                        else {_dm_label('c.conversation_type', 't.conversation_id', 'c.conversation_name')}
-                   end as channel
-            from marts.threads t left join staging.stg_slack__conversations c using (conversation_id)
-            left join dm_names using (conversation_id), p
+            select t.*, c.conversation_type as kind, c.conversation_name as name
+            from marts.threads t left join staging.stg_slack__conversations c using (conversation_id), p
             where {_in_scope('t.started_at', 't.conversation_id', 't.opener_person_id')}
               and (t.bounces > 0 or t.strikes >= 3 or t.messages >= 10)
             order by t.bounce_wait_hours desc nulls last, t.messages desc, t.thread_id
             limit ?),
+        {_dm_names("id in (select conversation_id from top)")},
         pairs as (
             select thread_id,
                    string_agg(distinct least({_city('tz_a')}, {_city('tz_b')}) || '↔'
@@ -508,7 +508,10 @@ def worst_threads(f: Filters, limit: int = 20) -> pl.DataFrame | None:
         opener as (
             select thread_id, bool_or(low_context) as low_context from marts.openers
             where thread_id in (select thread_id from top) group by thread_id)
-        select t.thread_id, t.source, t.channel, t.started_at, t.messages, t.participants,
+        select t.thread_id, t.source,
+               case when t.source = 'github' then t.conversation_id
+                    else {_dm_label('t.kind', 't.conversation_id', 't.name')} end as channel,
+               t.started_at, t.messages, t.participants,
                t.bounces, t.bounce_wait_hours, t.strikes,
                concat_ws(' · ',
                    case when t.bounces > 0 then t.bounces || (case when t.bounces = 1 then ' bounce ' else ' bounces ' end)
@@ -529,6 +532,7 @@ def worst_threads(f: Filters, limit: int = 20) -> pl.DataFrame | None:
                t.url,
                '/replay?thread=' || url_encode(t.thread_id) as replay
         from top t left join pairs using (thread_id) left join opener using (thread_id)
+        left join dm_names using (conversation_id)
         order by t.bounce_wait_hours desc nulls last, t.messages desc, t.thread_id""",
         *f.params(), limit)
 
@@ -573,17 +577,22 @@ def thread_choices(f: Filters, limit: int = 200) -> pl.DataFrame | None:
     """Return threads to replay, worst first: id and a label that names no person."""
     if not has("marts.threads"):
         return None
-    return query(f"""{SCOPE}, {DM_NAMES}
+    return query(f"""{SCOPE},
+        ranked as (
+            select t.thread_id, t.source, t.conversation_id, t.started_at, t.messages, t.bounces,
+                   t.bounce_wait_hours, c.conversation_type as kind, c.conversation_name as name
+            from marts.threads t left join staging.stg_slack__conversations c using (conversation_id), p
+            where {_in_scope('t.started_at', 't.conversation_id', 't.opener_person_id')}
+            order by t.bounce_wait_hours desc nulls last, t.messages desc, t.thread_id
+            limit ?),
+        {_dm_names("id in (select conversation_id from ranked)")}
         select t.thread_id,
                case when t.source = 'github' then t.conversation_id
-                    else {_dm_label('c.conversation_type', 't.conversation_id', 'c.conversation_name')} end
+                    else {_dm_label('t.kind', 't.conversation_id', 't.name')} end
                || ' · ' || strftime(t.started_at, '%d %b %Y %H:%M') || ' · ' || t.messages || ' messages, '
                || t.bounces || (case when t.bounces = 1 then ' bounce' else ' bounces' end) as label
-        from marts.threads t left join staging.stg_slack__conversations c using (conversation_id)
-        left join dm_names using (conversation_id), p
-        where {_in_scope('t.started_at', 't.conversation_id', 't.opener_person_id')}
-        order by t.bounce_wait_hours desc nulls last, t.messages desc, t.thread_id
-        limit ?""", *f.params(), limit)
+        from ranked t left join dm_names using (conversation_id)
+        order by t.bounce_wait_hours desc nulls last, t.messages desc, t.thread_id""", *f.params(), limit)
 
 
 def thread_summary(thread_id: str) -> pl.DataFrame | None:
