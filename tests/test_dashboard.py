@@ -659,6 +659,16 @@ def test_every_page_in_headless_chromium(
         assert "Person " in body
         _check_page(page, f"private replay at {width}x{height}")
         _screenshot(page, "replay_private" + suffix, readme)
+        # The CSVs of the worst offenders, with the switch still on: pseudonyms, no names or titles.
+        nav.get_by_text("Worst offenders", exact=True).click()
+        _settle(page)
+        for what, head in [("threads", "thread_id,source,channel,"), ("pull requests", "pr_id,repo,number,title,")]:
+            with page.expect_download() as download:
+                page.get_by_role("button", name=f"Download these {what} (CSV)").click()
+            csv = Path(download.value.path()).read_text()
+            assert csv.startswith(head) and len(csv.splitlines()) == 21, csv[:200]
+            assert not [n for n in names if n in csv], what
+        assert "Person " in csv and HIDDEN in csv  # the PRs' authors and titles
         context.close()
     finally:
         _stop(server)
@@ -842,3 +852,22 @@ def test_dms_are_named_by_their_members(demo_db: Path, monkeypatch: pytest.Monke
     hidden = run_page(demo_db, monkeypatch, "app_pages/trends.py", privacy=True)
     dms = [o for o in hidden.multiselect(key="f_channels").options if o.startswith("DM ")]
     assert len(dms) == 9 and all(re.fullmatch(r"DM Person \d+, Person \d+", o) for o in dms)
+
+
+def test_worst_offenders_list_more_rows_on_request(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """20 threads and 20 PRs by default; 50 on request. Each table row starts with its numbers."""
+    def rows(at: AppTest) -> list[list[str]]:
+        tables = [m.value for m in at.markdown if m.value.startswith("| ")]
+        return [t.splitlines()[2:] for t in tables]
+
+    at = run_page(demo_db, monkeypatch, "app_pages/offenders.py")
+    threads, prs = rows(at)
+    assert (len(threads), len(prs)) == (20, 20)
+    assert [m.value for m in at.markdown if m.value.startswith("| ")][0].splitlines()[0] == (
+        "| Waiting | Bounces | Messages | Open | Where, when (UTC) | Why it ranks | What would have helped |")
+    at.segmented_control(key="offender_rows").set_value(50).run()
+    assert not at.exception
+    threads, prs = rows(at)
+    assert (len(threads), len(prs)) == (50, 50)
+    helped = [r.rsplit("|", 2)[-2].strip() for r in threads]
+    assert len(set(helped)) > 40  # written for its row, not one sentence for all
