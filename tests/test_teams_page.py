@@ -184,3 +184,20 @@ def test_a_change_of_zero_is_neutral() -> None:
         ("good_pr_share", 0.25), ("bounce_wait_hours", -40.5833)]] == [
         "0 pts", "0 pts", "0 pts", "0 min", "0", "-2", "+25 pts", "-41 h"]
     assert ui.is_no_change("0 pts") and not ui.is_no_change("-2") and not ui.is_no_change(None)
+
+
+def test_overlap_shows_no_group_under_min_group_size(teams_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """By timezone every group here is one person (Cai has none: left out)."""
+    at = run_page(teams_db, monkeypatch, "app_pages/overlap.py")
+    at.radio(key="overlap_group").set_value("tz").run()
+    assert [i.value for i in at.info] == [
+        "Not shown: America/Los_Angeles (1 person), Asia/Kolkata (1 person), Europe/London (1 person). "
+        "A group smaller than 5 people (`min_group_size`) shows nothing, because its figures would point "
+        "at individuals."]
+    assert not at.dataframe and not at.get("arrow_vega_lite_chart")
+    # By team, Core's three people meet a min_group_size of 3: one cell, Core with Core.
+    min_group(monkeypatch, 3)
+    at = run_page(teams_db, monkeypatch, "app_pages/overlap.py")
+    assert not at.info
+    assert at.dataframe[0].value[["group_a", "group_b", "people_a", "bounces"]].to_dict("records") == [
+        {"group_a": "Core", "group_b": "Core", "people_a": 3, "bounces": 7}]  # T2 3, T1 2, T3 1, T4 1

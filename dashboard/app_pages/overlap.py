@@ -24,6 +24,17 @@ if matrix is None or matrix.is_empty():
     st.info("No one with a known timezone in this selection.")
     st.stop()
 
+# No group under min_group_size: its overlap and bounces would point at individuals.
+minimum = queries.min_group_size()
+small = matrix.filter(pl.col("people_a") < minimum).select("group_a", "people_a").unique().sort("group_a")
+matrix = matrix.filter((pl.col("people_a") >= minimum) & (pl.col("people_b") >= minimum))
+if not small.is_empty():
+    st.info("Not shown: " + ", ".join(f"{g} ({n} {'person' if n == 1 else 'people'})" for g, n in small.iter_rows())
+            + f". A group smaller than {minimum} people (`min_group_size`) shows nothing, because its figures "
+            "would point at individuals.")
+if matrix.is_empty():
+    st.stop()
+
 week = matrix["overlap_week"][0]
 bounds = queries.date_bounds()
 lo, hi = (f.start, f.end) if f.start and f.end else (bounds.row(0) if bounds is not None else (None, None))
@@ -50,10 +61,10 @@ cells = base.mark_rect(stroke="white").encode(
     color=alt.Color("overlap_hours:Q", title="shared hours / week",
                     scale=alt.Scale(scheme="greens", zero=True)))  # from 0: pale means little overlap
 dark = alt.condition("datum.overlap_hours > 25", alt.value("white"), alt.value("black"))
-small = len(groups) > 6  # many groups: narrower cells, smaller text
-hours_text = base.mark_text(fontSize=11 if small else 13, dy=-7, fontWeight="bold").encode(
+narrow = len(groups) > 6  # many groups: narrower cells, smaller text
+hours_text = base.mark_text(fontSize=11 if narrow else 13, dy=-7, fontWeight="bold").encode(
     text="hours_label:N", color=dark)
-bounce_text = base.mark_text(fontSize=9 if small else 11, dy=8).encode(text="bounce_label:N", color=dark)
+bounce_text = base.mark_text(fontSize=9 if narrow else 11, dy=8).encode(text="bounce_label:N", color=dark)
 st.altair_chart((cells + hours_text + bounce_text).properties(height=max(64 * len(groups), 120) + 60), width="stretch")
 ui.caption_unknown_tz()
 ui.frame(matrix.drop("hours_label", "bounce_label", "overlap_week"), column_config={
