@@ -836,6 +836,9 @@ def test_replay_of_an_unknown_thread_says_so(threads_db: Path, monkeypatch: pyte
     assert [e.value for e in at.error] == [
         "Thread not found: slack:C1:1.000000. It is not in this database (any more); pick one below."]
     assert at.selectbox(key="thread").value is None and not at.metric  # not silently another thread
+    at.selectbox(key="thread").select(tid(T3)).run()  # then a pick: shown, and the address follows
+    assert not at.error and at.query_params["thread"] == tid(T3)
+    assert [m.value for m in at.metric] == ["2", "2", "18 h", "1", "18 h"]
 
 
 def test_dms_are_named_by_their_members(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:

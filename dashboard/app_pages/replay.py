@@ -27,6 +27,7 @@ if asked and asked not in labels:  # a link from elsewhere to a thread outside t
         labels = {asked: f"{found['conversation_id'][0]} · {found['started_at'][0]:%d %b %Y}", **labels}
     else:
         missing = True
+        st.session_state["_replay_shown"] = asked  # said once: a pick after this is not that link
         st.error(f"Thread not found: {privacy.scrub(asked)}. It is not in this database (any more); "
                  "pick one below.")
 if not labels:
