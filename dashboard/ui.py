@@ -121,22 +121,21 @@ def metric_card(metric: str, value: float | None, change: float | None, covers: 
 
 
 def covers_text(metric: str, n: int | None, hits: int | None) -> str:
-    """Return what a week's headline covers: "across 11 threads", "12 of 30 PRs at 70+"."""
+    """Return, short enough for its card, what a week's headline covers: "of 11 threads",
+    "over 11 threads" (a sum), "2 of 3 PRs at 70+", "all messages" (DM share, workspace-wide)."""
     basis = queries.BASIS.get(metric)
     if basis is None:
-        return "of the week's messages, workspace-wide"
+        return "all messages"
     count = int(n or 0)
     noun = {"threads": "thread", "openers": "opener", "prs": "PR"}[basis]
     nouns = noun + ("" if count == 1 else "s")
     if metric == "good_pr_share":
         return f"{int(hits or 0)} of {count} {nouns} at {queries.GOOD_QUALITY}+"
     if metric == "bounce_wait_hours":
-        return f"summed over {count} {nouns} opened that week"
+        return f"over {count} {nouns}"
     if metric == "median_first_reply_work_hours":
-        return f"median of {count} {nouns} opened that week"
-    if basis == "openers":
-        return f"of {count} {nouns} that week"
-    return f"of {count} {nouns} opened that week"
+        return f"median of {count} {nouns}"
+    return f"of {count} {nouns}"
 
 
 def week_text(d: date) -> str:

@@ -168,12 +168,12 @@ def test_overview_shows_last_complete_week_against_the_week_before(
     # Threads run 8-14 March 2024: only the week of 4 March is complete; no week before it.
     assert [s.value for s in at.subheader] == ["Week of 04 Mar 2024"]
     assert [(m.label, m.value, m.delta, m.proto.delta_description) for m in at.metric] == [
-        ("Ping-pong threads", "1", "", "of 1 thread opened that week"),
-        ("Waiting on bounces", "3.2 days", "", "summed over 1 thread opened that week"),
-        ("DM share", "—", "", "of the week's messages, workspace-wide"),
-        ("Low-context openers", "0%", "", "of 1 opener that week"),
+        ("Ping-pong threads", "1", "", "of 1 thread"),
+        ("Waiting on bounces", "3.2 days", "", "over 1 thread"),
+        ("DM share", "—", "", "all messages"),
+        ("Low-context openers", "0%", "", "of 1 opener"),
         ("PRs with good descriptions", "—", "", "0 of 0 PRs at 70+"),
-        ("Median first reply (working hours)", "0 min", "", "median of 1 thread opened that week"),
+        ("Median first reply (working hours)", "0 min", "", "median of 1 thread"),
     ]
     captions = " ".join(c.value for c in at.caption)
     assert "DM share cannot be measured, it is not 0" in captions  # the export has no DMs

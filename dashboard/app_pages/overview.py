@@ -19,8 +19,9 @@ if numbers is None or numbers.is_empty():
 
 week, complete = numbers["week"][0], numbers["is_complete"][0]
 st.subheader(ui.week_text(week) + ("" if complete else " (partial: no complete week in range)"))
-st.caption("Each number is for that 7-day week (Monday to Sunday, UTC); the change is against the "
-           "week before, grey when there is none.")
+st.caption("Each number is for that 7-day week (Monday to Sunday, UTC) and the threads opened, openers "
+           "written and PRs opened in it; the change is against the week before, grey when there is none. "
+           "DM share is of all the week's messages, workspace-wide.")
 
 for i, row in enumerate(numbers.iter_rows(named=True)):
     if i % 3 == 0:
