@@ -175,7 +175,9 @@ LONDON_W11 = {
             "2. <https://github.com/acme/api/pull/3|acme/api#3 \"Change 3\" by Ben: quality 0, "
             f"0 review rounds>\n_What would have helped:_ {HELP_PR}")}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": (
-            "What the data cannot tell:\n• slack: private channels present — no private channels "
+            "What the data cannot tell:\n• github: layout loaded: gh — gh pr list: no inline review "
+            "comments and no timeline, so a PR opened as a draft counts as ready from its creation\n"
+            "• slack: private channels present — no private channels "
             "in the export: their share reads 0 but may not be")}]},
     ],
 }

@@ -102,7 +102,7 @@ facts as (
     from messages where is_human
 
     union all
-    select 'github', 'newest pull request', strftime(max(created_at), '%Y-%m-%d %H:%M UTC'), 'by when it was opened'
+    select 'github', 'newest pull request', strftime(max(created_at), '%Y-%m-%d %H:%M UTC'), null  -- by when it was opened
     from staging.stg_github__pull_requests having count(*) > 0
 
     -- GitHub: one row per layout loaded, and what the loaded PRs cannot show
