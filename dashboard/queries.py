@@ -316,10 +316,18 @@ def channel_options() -> pl.DataFrame | None:
         order by list_position(['public', 'private', 'pull_request', 'mpim', 'dm'], conversation_type), label""")
 
 
-def team_options() -> list[str]:
-    """Return the teams of the people file."""
-    df = query("select distinct team from intermediate.int_people__matched where team is not null order by 1")
-    return [] if df is None else df["team"].to_list()
+def team_options() -> tuple[list[str], list[str]]:
+    """Return the teams of the people file a filter may offer, and those it may not.
+
+    A team under `min_group_size` is never offered: the pages it would narrow
+    would show a group that small.
+    """
+    df = query("""select team, count(*) >= ? as big_enough from intermediate.int_people__matched
+                  where team is not null group by team order by team""", min_group_size())
+    if df is None:
+        return [], []
+    rows = df.rows()
+    return [t for t, ok in rows if ok], [t for t, ok in rows if not ok]
 
 
 def slack_names() -> dict[str, str]:

@@ -189,10 +189,13 @@ def _filter_widgets() -> None:
                             format_func=lambda c: privacy.scrub(labels.get(c, c)) or c, placeholder="All",
                             help="Only threads, openers and pull requests in these count. "
                                  "DM share is workspace-wide.")
-    teams = queries.team_options()
+    teams, small = queries.team_options()
     chosen_teams = st.multiselect("Teams", teams, key="f_teams", placeholder="All",
                                   help="Teams from the people file: threads they opened, openers they "
                                        "wrote, pull requests they authored.") if teams else []
+    if small:
+        st.caption(f"Not offered, under {queries.min_group_size()} people: "
+                   + ", ".join(small))
     st.session_state["_filters"] = queries.Filters(start=start, end=end, channels=tuple(chosen),
                                                    teams=tuple(chosen_teams))
 

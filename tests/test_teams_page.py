@@ -201,3 +201,18 @@ def test_overlap_shows_no_group_under_min_group_size(teams_db: Path, monkeypatch
     assert not at.info
     assert at.dataframe[0].value[["group_a", "group_b", "people_a", "bounces"]].to_dict("records") == [
         {"group_a": "Core", "group_b": "Core", "people_a": 3, "bounces": 7}]  # T2 3, T1 2, T3 1, T4 1
+
+
+@pytest.mark.parametrize(("n", "offered", "held_back"), [
+    (5, [], ["Core", "Remote"]), (3, ["Core"], ["Remote"]), (1, ["Core", "Remote"], []),
+])
+def test_the_team_filter_offers_no_team_under_min_group_size(
+    n: int, offered: list[str], held_back: list[str], teams_db: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dashboard import queries
+
+    monkeypatch.setenv("ASYNCPULSE_DB", str(teams_db))
+    min_group(monkeypatch, n)
+    queries.st.cache_data.clear()
+    assert queries.team_options() == (offered, held_back)

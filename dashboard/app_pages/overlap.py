@@ -15,7 +15,7 @@ st.caption("Hours a week a member of one group and a member of the other both wo
            "off with a default path forward, and keep the overlap hours for the few live exchanges.")
 ui.require_data()
 
-has_teams = bool(queries.team_options())
+has_teams = any(queries.team_options())
 group_by = st.radio("Group by", ["team", "tz"], horizontal=True, index=0 if has_teams else 1,
                     format_func=lambda g: "Team" if g == "team" else "Timezone", key="overlap_group")
 f = ui.filters()

@@ -82,7 +82,7 @@ st.caption("Each team's week side by side: the headline metrics and working habi
 ui.require_data()
 
 f = ui.filters()
-has_teams = bool(queries.team_options())
+has_teams = any(queries.team_options())
 group_by = st.radio("Group by", ["team", "tz"], horizontal=True, index=0 if has_teams else 1,
                     format_func=lambda g: "Team" if g == "team" else "Timezone", key="teams_group")
 grouping: Literal["team", "tz"] = "team" if group_by == "team" else "tz"
