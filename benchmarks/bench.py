@@ -551,7 +551,7 @@ def _checks(result: SizeResult) -> None:
     add("naive / (ingest + build): times faster", div(_seconds(naive), total),
         TARGET_NAIVE_SPEEDUP, at_least=True, fmt="{:.2f}×")
     # The first run of an export is ingest + build; a re-run of unchanged exports is both
-    # ingests recognising them (nothing is parsed, and there is nothing to rebuild: SPEC §6).
+    # ingests recognising them (nothing is parsed, and there is nothing to rebuild: README "Run it every night").
     add("re-run on unchanged exports / first run (ingest + build)", div(again, total),
         TARGET_RERUN)
     add("re-run on unchanged exports / first ingest (slack + github)", div(again, ingest), None)

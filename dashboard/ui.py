@@ -1,5 +1,5 @@
 """What every page shares: the sidebar (filters, privacy switch, data as of), empty states,
-number formatting for people, and the one-line meaning of each metric (from PRACTICES.md)."""
+number formatting for people, and the one-line meaning of each metric (the practice behind it, as docs/metrics.md explains)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The `asyncpulse` command line (SPEC §2).
+"""The `asyncpulse` command line (README, "Every command").
 
 Exit status: 0 everything loaded; 3 loaded but some files were skipped;
 1 nothing loaded (database unchanged), with a one-line reason; 2 usage.
@@ -43,7 +43,7 @@ def _add_sources(p: argparse.ArgumentParser) -> None:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    """Build the argument parser: one sub-command per SPEC §2 verb."""
+    """Build the argument parser: one sub-command per verb of the README's command table."""
     p = argparse.ArgumentParser(
         prog="asyncpulse",
         description="Measure how well a distributed team works asynchronously.",

@@ -1,6 +1,6 @@
 """The database file: connections, the copy-and-swap writer, and the SQL build.
 
-Storage design (SPEC §6). DuckDB lets one process write a file, and a
+Storage design (README, "How it stays safe while the dashboard is open"). DuckDB lets one process write a file, and a
 reader in another process blocks that writer (and the other way round).
 So the published file is not written in place:
 

@@ -168,7 +168,7 @@ def write_slack(root: Path, slack: SlackBuilder, convs: list[Conv], people: list
 
 
 def is_human(m: dict[str, Any], bot_users: set[str]) -> bool:
-    """Apply SPEC §4's human-message rule to one exported message."""
+    """Apply docs/metrics.md's human-message rule to one exported message."""
     return ("user" in m and m["user"] not in bot_users and m["user"] != "USLACKBOT" and "bot_id" not in m
             and m.get("subtype") in HUMAN_SUBTYPES)
 

@@ -1,4 +1,4 @@
-"""The optional people file (SPEC §1): who is who across sources, and their working hours."""
+"""The optional people file (README, "People"): who is who across sources, and their working hours."""
 
 from __future__ import annotations
 

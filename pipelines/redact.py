@@ -1,4 +1,4 @@
-"""`--redact`: keep what the metrics need, drop message text, pseudonymise names (SPEC §6).
+"""`--redact`: keep what the metrics need, drop message text, pseudonymise names (SECURITY.md).
 
 At ingest, before a message's text is dropped, the flags the metrics read
 from it are computed and stored beside it in `raw.slack_messages`:

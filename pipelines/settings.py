@@ -123,7 +123,7 @@ class Settings(BaseSettings):
 
     fetch: FetchSettings = Field(default_factory=FetchSettings)
 
-    # Metric thresholds (SPEC §4); documented in docs/metrics.md.
+    # Metric thresholds; documented in docs/metrics.md.
     bounce_offset_hours: float = 3.0
     opener_silence_minutes: int = 60
     checkin_gap_minutes: int = 30

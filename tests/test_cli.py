@@ -1,4 +1,4 @@
-"""The `asyncpulse` command line (SPEC §2): help, --db, usage errors, sql, exit statuses."""
+"""The `asyncpulse` command line (README, "Every command"): help, --db, usage errors, sql, exit statuses."""
 
 from __future__ import annotations
 

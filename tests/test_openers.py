@@ -1,7 +1,7 @@
 """Opener classifier: exact frames for the markup cases, and precision/recall on a labelled corpus.
 
 `tests/fixtures/openers.csv` holds engineering-team openers in Slack markup, each
-labelled by hand from the SPEC §4 definitions (and the decisions documented in
+labelled by hand from the docs/metrics.md definitions (and the decisions documented in
 `transforms/openers.py`), never by running the classifier. Rows with
 `holdout = 1` were written after the vocabulary was final. Earlier holdout sets
 were scored, then folded into the tuning rows (`holdout = 0`) when the rules

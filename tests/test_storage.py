@@ -1,4 +1,4 @@
-"""The database file (SPEC §3, §6): other tools open it, readers never block writers, writes are atomic."""
+"""The database file (README: "Tables", "How it stays safe"): other tools open it, readers never block writers, writes are atomic."""
 
 from __future__ import annotations
 

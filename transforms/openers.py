@@ -1,4 +1,4 @@
-"""Classify conversation openers by the 3W practice (SPEC §4 "Opener").
+"""Classify conversation openers by the 3W practice (docs/metrics.md, "Openers").
 
 One lazy chain of Polars string expressions, driven by the vocabulary in
 `transforms/vocab/openers.toml`:
@@ -166,7 +166,7 @@ def _statement_after_question(marked: pl.Expr, vocab: dict[str, Any]) -> pl.Expr
 
 
 def classify_openers(messages: pl.LazyFrame, text_col: str = "text") -> pl.LazyFrame:
-    """Add the SPEC §4 opener flags and `score_3w` to a frame of messages.
+    """Add the opener flags of docs/metrics.md and `score_3w` to a frame of messages.
 
     Adds boolean `low_context, has_what, has_why, has_ask, has_expectation`
     and Int8 `score_3w` (= has_what + has_why + has_ask). When `messages` has

@@ -1,4 +1,4 @@
-"""PR description quality (SPEC §4): clean away template text, then score seven checks.
+"""PR description quality (docs/metrics.md, "Pull requests"): clean away template text, then score seven checks.
 
 The rules live in `vocab/pr_checks.toml`; this module only compiles them
 into a handful of regexes and applies them as Polars expressions. Every

@@ -1,6 +1,6 @@
 """GitHub pull-request history -> raw.github_pull_requests, _pr_files, _events, _users.
 
-Three layouts (SPEC §1), told apart by their file names and, for loose JSON
+Three layouts (README, "Load your GitHub pull requests"), told apart by their file names and, for loose JSON
 files, by their content:
 
 * ``gh pr list --json …`` output: one JSON array per file (a file, or a

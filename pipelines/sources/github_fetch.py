@@ -31,7 +31,7 @@ loads.
 Per-PR endpoints rather than the repository-wide ones: `/issues/events`
 and `/issues/comments` cover every issue and cannot be limited to the PRs
 that changed. `/issues/{n}/events` records do not say their issue, so each
-gets `pull_number`, as files.json entries do (the dump layout of SPEC §1).
+gets `pull_number`, as files.json entries do (the README's REST dump layout).
 """
 
 from __future__ import annotations

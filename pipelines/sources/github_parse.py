@@ -3,7 +3,7 @@
 The per-layout `parse_*` functions are in `github_layouts`; both are pure
 (bytes in, row dicts out).
 
-Three layouts (SPEC §1), each parsed into the same four kinds of rows:
+Three layouts (README, "Load your GitHub pull requests"), each parsed into the same four kinds of rows:
 pull requests, per-PR file lists, conversation events (reviews, review
 comments, conversation comments, and the `ready_for_review` /
 `convert_to_draft` timeline events that say when a PR left draft), and

@@ -1,6 +1,6 @@
 """Slack workspace export (ZIP or folder) -> raw.slack_users, raw.slack_conversations, raw.slack_messages.
 
-Shape of an export (SPEC §1): users.json; channels.json / groups.json /
+Shape of an export (Slack's standard workspace export): users.json; channels.json / groups.json /
 dms.json / mpims.json (any of the last three may be absent); one folder per
 conversation, named after the channel (DMs: after their id), holding one
 YYYY-MM-DD.json per day. A thread reply sits in the file of the day it was
@@ -138,7 +138,7 @@ def parse_conversations(data: bytes, conversation_type: str, member: str) -> lis
 
 
 def guess_conversation(folder: str) -> dict[str, Any]:
-    """Type a folder that no metadata file lists, from its name alone (SPEC §1)."""
+    """Type a folder that no metadata file lists, from its name alone (README, "Load your own Slack workspace")."""
     ctype = "dm" if DM_ID.match(folder) else "mpim" if folder.startswith("mpdm-") else "public"
     return {
         "id": folder, "name": folder, "conversation_type": ctype, "folder": folder,

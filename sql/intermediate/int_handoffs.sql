@@ -1,5 +1,5 @@
 -- grain: one row per handoff (a pair of consecutive turns, A then B) in a thread
--- The engine of SPEC §4 for Slack threads and PR conversations alike:
+-- The engine of docs/metrics.md ("Threads") for Slack threads and PR conversations alike:
 --   turn     = maximal run of consecutive human events by one person
 --   handoff  = turn A followed by turn B; t_a = A's last event, t_b = B's first
 --   bounce   = both timezones known, UTC offsets at t_a differ by >= bounce_offset_hours,

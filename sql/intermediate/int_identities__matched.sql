@@ -1,5 +1,5 @@
 -- grain: one row per source identity: a Slack user id, or a GitHub login (lower-case)
--- Matching (SPEC §1): the people file's own ids first, then e-mail, then name. A GitHub
+-- Matching (README, "People"): the people file's own ids first, then e-mail, then name. A GitHub
 -- login may also reach a person through the Slack account sharing its e-mail or name.
 with people as (
     select *,

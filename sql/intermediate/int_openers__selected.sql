@@ -1,4 +1,4 @@
--- grain: one row per conversation opener (SPEC §4 "Opener"): a human thread parent in a
+-- grain: one row per conversation opener (docs/metrics.md, "Openers"): a human thread parent in a
 -- channel, or a human DM / group-DM message after opener_silence_minutes+ of silence there
 -- (the first message of a DM included)
 with settings as (

@@ -1,7 +1,7 @@
 -- Vocabulary of the SQL models, kept as data in one place. Macros are expanded at bind
 -- time, so each pattern is a constant and compiled once per query, not once per row.
 
--- A message that records an outcome (SPEC §4 "Decision recorded"), matched on lower(text):
+-- A message that records an outcome (docs/metrics.md, "Threads": decision recorded), matched on lower(text):
 -- the phrases, or a link to a design doc or RFC (a URL, or a Slack link's label) — not the
 -- bare word "RFC" in a sentence.
 create or replace macro decision_pattern() as

@@ -1,4 +1,4 @@
--- Working-hours arithmetic, shared by every model (SPEC §4 "Working hours").
+-- Working-hours arithmetic, shared by every model (docs/metrics.md, "Working hours" and "Exact time").
 -- A schedule is (work_start_s, work_end_s, workdays_mask): seconds after local
 -- midnight, and a 7-bit mask of ISO weekdays (bit 0 = Monday ... bit 6 = Sunday).
 -- Local times come from timezone(tz, t), so daylight saving is the zone's own.

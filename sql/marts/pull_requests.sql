@@ -1,4 +1,4 @@
--- grain: one row per pull request (SPEC §3 "marts.pull_requests")
+-- grain: one row per pull request (docs/metrics.md, "Pull requests")
 -- author          the GitHub login, as GitHub shows it (`where author = 'leohart'` finds their PRs);
 --                  author_name the matched person's display name (GitHub's name, else the login, when
 --                  no one else matches them; NULL for a bot, which is no person)

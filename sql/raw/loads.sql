@@ -1,4 +1,4 @@
--- grain: one row per ingest or build run (SPEC §3)
+-- grain: one row per ingest or build run (README, "Tables")
 create table if not exists raw.loads (
     load_id        varchar primary key,
     source         varchar not null,     -- 'slack' | 'github' | 'people'

@@ -1,4 +1,4 @@
--- grain: one row per person in the stored people file (SPEC §1); empty without one
+-- grain: one row per person in the stored people file (README, "People"); empty without one
 with people as (
     select * from raw.people
 ),
